@@ -1,0 +1,1 @@
+"""Findings become alerts here: identity, tier, and the alert record itself."""

@@ -1,0 +1,138 @@
+"""Complaint spikes per agent, against the agent's own baseline.
+
+Per agent, complaints filed within the last ``window_s`` of event time are
+counted and compared with what the agent's baseline rate predicts for such a
+window. The baseline is a gamma-Poisson (empirical-Bayes) blend of the agent's
+own history before the window and a prior rate, so a new agent with one
+complaint does not fire and an agent that always draws complaints needs a
+larger burst. A spike is at least ``min_complaints`` complaints whose Poisson
+tail probability under the baseline is below ``p_value``.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from detectors.base import Detector, Finding, State, Tier, register
+from detectors.events import Event
+from detectors.stats import poisson_sf
+
+TYPOLOGY = "complaint_spike"
+DAY = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintSpikeConfig:
+    window_s: float = 24 * 3600.0
+    min_complaints: int = 3
+    #: One-sided Poisson tail probability below which a count is a spike.
+    p_value: float = 1e-4
+    #: Prior complaints per agent per day, and how many days of weight it has.
+    prior_daily_rate: float = 0.02
+    prior_days: float = 30.0
+    #: An agent with no complaint for this long is forgotten.
+    retention_s: float = 180 * DAY
+    tier: str = Tier.MEDIUM.value
+    #: At or beyond this many complaints in the window the tier is high.
+    high_complaints: int = 6
+
+    def __post_init__(self) -> None:
+        if self.window_s <= 0 or self.min_complaints < 1 or not 0 < self.p_value < 1:
+            raise ValueError("window_s and min_complaints must be positive, p_value in (0, 1)")
+        Tier(self.tier)
+
+
+# State: {"c": [[time, event_id], ...] complaints within the window, sorted,
+#         "n": complaints that have aged out of the window, "t0": first complaint time,
+#         "l": latest complaint time,
+#         "q": no new alert before this time (end of the last flagged window)}
+@register("complaint_spike")
+class ComplaintSpikeDetector(Detector):
+    name = "complaint_spike"
+    version = "1"
+    event_types = frozenset({"complaint_filed"})
+    keyspace = "agent"
+
+    def __init__(self, config: ComplaintSpikeConfig) -> None:
+        self.config = config
+
+    def key(self, event: Event) -> str | None:
+        return event.agent_id
+
+    def expected(self, state: dict, now: float) -> float:
+        """Complaints the baseline predicts for one window ending at ``now``."""
+        cfg = self.config
+        history_days = max(0.0, (now - cfg.window_s - state["t0"]) / DAY)
+        rate = (state["n"] + cfg.prior_daily_rate * cfg.prior_days) / (history_days + cfg.prior_days)
+        return rate * cfg.window_s / DAY
+
+    def observe(self, event: Event, state: State) -> tuple[State, list[Finding]]:
+        state = state or {"c": [], "n": 0, "t0": event.time, "l": event.time, "q": None}
+        recent: list = state["c"]
+        if any(c[1] == event.event_id for c in recent):
+            return state, []
+        bisect.insort(recent, [event.time, event.event_id])
+        state["t0"] = min(state["t0"], event.time)
+        state["l"] = max(state["l"], event.time)
+        self._age(state, recent[-1][0])
+        recent = state["c"]
+        count = len(recent)
+        cfg = self.config
+        if count < cfg.min_complaints or (state["q"] is not None and recent[0][0] < state["q"]):
+            return state, []
+        expected = self.expected(state, recent[-1][0])
+        tail = poisson_sf(count, expected)
+        if tail >= cfg.p_value:
+            return state, []
+        first = recent[0][0]
+        state["q"] = first + cfg.window_s
+        high = count >= cfg.high_complaints
+        finding = Finding(
+            detector=self.name,
+            detector_version=self.version,
+            typology=TYPOLOGY,
+            tier=Tier.HIGH if high else Tier(cfg.tier),
+            tier_reason=(
+                f"{count} complaints in the window (high from {cfg.high_complaints})"
+                if high
+                else f"{count} complaints where {expected:.2f} were expected"
+            ),
+            entity_type="agent",
+            entity_id=event.agent_id or "",
+            window_start=(first // cfg.window_s) * cfg.window_s,
+            event_time=event.time,
+            score=count / max(expected, 1e-9),
+            summary=(
+                f"agent {event.agent_id}: {count} complaints within {cfg.window_s / 3600:.0f} h, "
+                f"{expected:.2f} expected (p={tail:.1e})"
+            ),
+            evidence={
+                "complaints": count,
+                "expected": round(expected, 4),
+                "p_value": tail,
+                "window_s": cfg.window_s,
+                "branch_id": event.branch_id,
+                "event_ids": [c[1] for c in recent],
+            },
+            branch_id=event.branch_id,
+            partner_id=event.partner_id,
+        )
+        return state, [finding]
+
+    def _age(self, state: dict, now: float) -> None:
+        horizon = now - self.config.window_s
+        recent = state["c"]
+        cut = 0
+        while cut < len(recent) and recent[cut][0] < horizon:
+            cut += 1
+        if cut:
+            state["n"] += cut
+            state["c"] = recent[cut:]
+
+    def advance(self, state: State, watermark: float) -> tuple[State, list[Finding]]:
+        if not state:
+            return None, []
+        self._age(state, watermark)
+        if not state["c"] and watermark - state["l"] > self.config.retention_s:
+            return None, []
+        return state, []

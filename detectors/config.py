@@ -1,0 +1,90 @@
+"""All detector thresholds and windows: one typed object with documented defaults.
+
+``load_detector_config`` overlays a JSON file (``RISKWATCH_THRESHOLDS``) of the
+form ``{"structuring": {"window_s": 86400}, ...}`` on the defaults. An unknown
+section or field is an error, so a typo cannot silently leave a default in
+force. ``version`` is a short hash of the effective configuration: every alert
+carries it, so an investigator knows which rules produced it.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from detectors.banned_phrases import BannedPhraseConfig
+from detectors.complaint_spike import ComplaintSpikeConfig
+from detectors.structuring import StructuringConfig
+
+
+class ConfigError(ValueError):
+    """The thresholds file cannot be used; the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    banned_phrases: BannedPhraseConfig = field(default_factory=BannedPhraseConfig)
+    structuring: StructuringConfig = field(default_factory=StructuringConfig)
+    complaint_spike: ComplaintSpikeConfig = field(default_factory=ComplaintSpikeConfig)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def version(self) -> str:
+        canonical = orjson.dumps(self.as_dict(), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(canonical).hexdigest()[:12]
+
+
+def _overlay(section_name: str, current: Any, overrides: Any) -> Any:
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"thresholds: section {section_name!r} must be an object")
+    known = {f.name: f for f in fields(current)}
+    for name, value in overrides.items():
+        if name not in known:
+            raise ConfigError(f"thresholds: unknown field {section_name}.{name}; known: {sorted(known)}")
+        default = getattr(current, name)
+        if isinstance(default, bool) or default is None:
+            ok = True
+        elif isinstance(default, (int, float)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, type(default))
+        if not ok:
+            raise ConfigError(
+                f"thresholds: {section_name}.{name} must be {type(default).__name__}, got {value!r}"
+            )
+    try:
+        return replace(current, **overrides)
+    except ValueError as exc:  # raised by a config's own __post_init__ checks
+        raise ConfigError(f"thresholds: {section_name}: {exc}") from None
+
+
+def apply_overrides(config: DetectorConfig, overrides: dict[str, Any]) -> DetectorConfig:
+    """Return ``config`` with the sections of ``overrides`` laid over it."""
+    known = {f.name for f in fields(config)}
+    changes = {}
+    for section, values in overrides.items():
+        if section not in known:
+            raise ConfigError(f"thresholds: unknown section {section!r}; known: {sorted(known)}")
+        changes[section] = _overlay(section, getattr(config, section), values)
+    return replace(config, **changes)
+
+
+def load_detector_config(path: Path | None) -> DetectorConfig:
+    """Defaults, overlaid with the JSON file at ``path`` when one is given."""
+    config = DetectorConfig()
+    if path is None:
+        return config
+    try:
+        overrides = orjson.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"thresholds file {path}: {exc.strerror}") from None
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"thresholds file {path} is not valid JSON: {exc}") from None
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"thresholds file {path} must hold a JSON object")
+    return apply_overrides(config, overrides)

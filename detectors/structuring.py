@@ -1,0 +1,155 @@
+"""Structuring: several payments just under a reporting threshold within a window.
+
+Per payer account, premium payments whose amount lies in the band just under
+the channel's reporting threshold (default: cash, 50,000 CNY, band 20%, so
+40,000 to 49,999.99) are kept for ``window_s`` of event time. When at least
+``min_payments`` of them fall within one window and their sum passes the
+threshold, the account is flagged once for that episode.
+
+Alert identity is anchored on the episode's first payment, bucketed to the
+window, so the same payments give the same alert id in the worker and in a
+replay. Payments that arrive late and belong to an episode already flagged do
+not raise a second alert.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from detectors.base import Detector, Finding, State, Tier, register
+from detectors.events import Event
+
+TYPOLOGY = "structuring"
+
+
+@dataclass(frozen=True, slots=True)
+class StructuringConfig:
+    #: Reporting threshold per payment channel, CNY. Channels not listed are not checked.
+    thresholds_cny: dict[str, float] = field(default_factory=lambda: {"cash": 50_000.0})
+    #: A payment is "just under" when it is at least (1 - band) x threshold.
+    band: float = 0.2
+    window_s: float = 72 * 3600.0
+    min_payments: int = 3
+    tier: str = Tier.HIGH.value
+    #: This many near-threshold payments in one episode raise the tier to critical.
+    critical_payments: int = 5
+
+    def __post_init__(self) -> None:
+        if not 0 < self.band < 1:
+            raise ValueError("band must be between 0 and 1")
+        if self.window_s <= 0 or self.min_payments < 2:
+            raise ValueError("window_s must be positive and min_payments at least 2")
+        Tier(self.tier)
+
+
+# State: {"p": [[time, amount, event_id], ...] sorted by time,
+#         "f": [[first_time, last_time], ...] episodes already flagged}
+@register("structuring")
+class StructuringDetector(Detector):
+    name = "structuring"
+    version = "1"
+    event_types = frozenset({"premium_paid"})
+    keyspace = "account"
+
+    def __init__(self, config: StructuringConfig) -> None:
+        self.config = config
+
+    def key(self, event: Event) -> str | None:
+        if event.channel not in self.config.thresholds_cny:
+            return None
+        return event.payer_account_id
+
+    def _near_threshold(self, event: Event) -> float | None:
+        threshold = self.config.thresholds_cny.get(event.channel or "")
+        if threshold is None or event.amount is None:
+            return None
+        if threshold * (1.0 - self.config.band) <= event.amount < threshold:
+            return threshold
+        return None
+
+    def observe(self, event: Event, state: State) -> tuple[State, list[Finding]]:
+        threshold = self._near_threshold(event)
+        if threshold is None:
+            return state, []
+        state = state or {"p": [], "f": []}
+        payments: list = state["p"]
+        if any(p[2] == event.event_id for p in payments):
+            return state, []  # duplicate delivery
+        bisect.insort(payments, [event.time, event.amount, event.event_id])
+        newest = payments[-1][0]
+        self._evict(state, newest - 2 * self.config.window_s)
+        return state, self._find_episode(state, event, threshold)
+
+    def _find_episode(self, state: dict, event: Event, threshold: float) -> list[Finding]:
+        payments = state["p"]
+        window = self.config.window_s
+        start = 0
+        for end in range(len(payments)):
+            while payments[end][0] - payments[start][0] > window:
+                start += 1
+            group = payments[start : end + 1]
+            if len(group) < self.config.min_payments:
+                continue
+            total = sum(p[1] for p in group)
+            if total < threshold:
+                continue
+            first, last = group[0][0], group[-1][0]
+            if any(f0 <= last and first <= f1 for f0, f1 in state["f"]):
+                continue  # this episode has been flagged already
+            # Grow the episode over every near-threshold payment within the window.
+            members = [p for p in payments if first <= p[0] <= first + window]
+            state["f"].append([first, members[-1][0]])
+            return [self._finding(event, members, threshold, first)]
+        return []
+
+    def _finding(self, event: Event, members: list, threshold: float, first: float) -> Finding:
+        total = round(sum(p[1] for p in members), 2)
+        critical = len(members) >= self.config.critical_payments
+        tier = Tier.CRITICAL if critical else Tier(self.config.tier)
+        reason = (
+            f"{len(members)} near-threshold payments (critical from {self.config.critical_payments})"
+            if critical
+            else f"{len(members)} near-threshold payments summing past the threshold"
+        )
+        window = self.config.window_s
+        return Finding(
+            detector=self.name,
+            detector_version=self.version,
+            typology=TYPOLOGY,
+            tier=tier,
+            tier_reason=reason,
+            entity_type="account",
+            entity_id=event.payer_account_id or "",
+            window_start=(first // window) * window,
+            event_time=event.time,
+            score=total / threshold,
+            summary=(
+                f"account {event.payer_account_id}: {len(members)} {event.channel} payments just under "
+                f"{threshold:,.0f} CNY within {window / 3600:.0f} h, total {total:,.2f} CNY"
+            ),
+            evidence={
+                "channel": event.channel,
+                "threshold_cny": threshold,
+                "payments": len(members),
+                "total_cny": total,
+                "amounts_cny": [p[1] for p in members],
+                "first_time": first,
+                "last_time": members[-1][0],
+                "customer_id": event.customer_id,
+                "event_ids": [p[2] for p in members],
+            },
+            branch_id=event.branch_id,
+            partner_id=event.partner_id,
+        )
+
+    def _evict(self, state: dict, horizon: float) -> None:
+        state["p"] = [p for p in state["p"] if p[0] >= horizon]
+        state["f"] = [f for f in state["f"] if f[1] >= horizon]
+
+    def advance(self, state: State, watermark: float) -> tuple[State, list[Finding]]:
+        if not state:
+            return None, []
+        self._evict(state, watermark - 2 * self.config.window_s)
+        if not state["p"] and not state["f"]:
+            return None, []
+        return state, []

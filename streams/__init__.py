@@ -1,0 +1,1 @@
+"""Kafka-facing shell of riskwatch: settings, topics, codec, the faust worker and the CLI."""
