@@ -1,0 +1,219 @@
+"""The ``riskwatch`` command. Thin: it parses arguments and calls the functions tests call."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+from streams.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("riskwatch")
+
+
+def _iso(value: str) -> float:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a UTC offset, e.g. 2026-01-05T00:00:00Z")
+    return parsed.timestamp()
+
+
+def _scenario_mix(value: str) -> dict[str, int]:
+    """``none`` or ``typology=n,typology=n``."""
+    if value == "none":
+        return {}
+    mix: dict[str, int] = {}
+    for part in value.split(","):
+        name, sep, count = part.partition("=")
+        if not sep or not count.isdigit():
+            raise argparse.ArgumentTypeError(f"scenario mix must be typology=count[,...] or none, got {part!r}")
+        mix[name.strip()] = int(count)
+    return mix
+
+
+def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.broker import EmbeddedBroker
+
+    broker = EmbeddedBroker(host=args.host, port=args.port).start()
+    print(f"embedded broker listening: RISKWATCH_BROKER_URL={broker.url}  (memory storage; Ctrl-C stops it)",
+          flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        broker.stop()
+    return 0
+
+
+def _wait_for_signal() -> None:
+    stop = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.append(1))
+    while not stop:
+        time.sleep(0.2)
+
+
+def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.topics import ensure_topics
+
+    statuses = ensure_topics(settings, create=not args.check)
+    missing = 0
+    for status in statuses:
+        state = "missing" if status.partitions is None else ("created" if status.created else "ok")
+        missing += status.partitions is None
+        print(f"{status.name:32} {state:8} partitions={status.partitions or '-'}")
+    return 1 if missing else 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.app import run_worker
+
+    run_worker(settings, loglevel=args.loglevel)
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.generator import GeneratorConfig, generate
+
+    events = args.events
+    if args.duration is not None:
+        if not args.rate:
+            print("--duration needs --rate", file=sys.stderr)
+            return 2
+        events = int(args.rate * args.duration)
+    start = args.start
+    if start is None and args.out is None:
+        start = time.time() - 86_400.0  # to the topics: a timeline ending around now
+    config = GeneratorConfig(seed=args.seed, events=events, benign=not args.no_benign,
+                             **({"start": start} if start is not None else {}),
+                             **({"scenario_mix": args.scenarios} if args.scenarios is not None else {}))
+    generated, truth = generate(config)
+    if args.truth:
+        with open(args.truth, "wb") as out:
+            for record in truth:
+                out.write(orjson.dumps(record.to_dict()) + b"\n")
+    if args.out:
+        with open(args.out, "wb") as out:
+            for item in generated:
+                out.write(orjson.dumps(item.event) + b"\n")
+        print(f"wrote {len(generated)} events to {args.out}, {len(truth)} truth records", file=sys.stderr)
+        return 0
+    from streams.publish import produce
+
+    sent = produce(settings, generated, rate=args.rate)
+    print(f"sent {sent} events to {settings.broker_url}", file=sys.stderr)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.replay import replay
+
+    started = time.perf_counter()
+    result = replay(args.events, args.out, args.dlq, settings.detectors, settings.max_future_skew_s)
+    took = time.perf_counter() - started
+    reasons = ", ".join(f"{k}={v}" for k, v in sorted(result.rejected_by_reason.items())) or "none"
+    print(f"{result.events} events, {result.alerts} alerts, {result.rejected} rejected ({reasons}) "
+          f"in {took:.2f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.tail import printer, tail_alerts
+
+    stop: list[int] = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    try:
+        tail_alerts(settings, from_beginning=args.from_beginning, max_alerts=args.max_alerts,
+                    idle_timeout_s=args.idle_timeout, on_alert=printer(args.json), should_stop=lambda: bool(stop))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.demo import run_demo
+
+    return run_demo(settings, rate=args.rate, duration=args.duration, seed=args.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="riskwatch", description="Risk early warning for insurers: mis-selling and unusual fund flows. "
+        "Every command reads the broker from RISKWATCH_BROKER_URL (default kafka://127.0.0.1:9092).")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu, memory storage)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=9092, help="port; 0 picks a free one (default 9092)")
+    p.set_defaults(func=cmd_broker)
+
+    p = sub.add_parser("topics", help="create the topics, or check them with --check (idempotent)")
+    p.add_argument("--check", action="store_true", help="only report; exit 1 if a topic is missing")
+    p.set_defaults(func=cmd_topics)
+
+    p = sub.add_parser("worker", help="run the faust worker (all detectors)")
+    p.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("generate", help="generate synthetic events with labelled scenarios")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--events", type=int, default=10_000, help="number of events (default 10000)")
+    p.add_argument("--rate", type=float, default=None, help="events per second to the topics (default: as fast as possible)")
+    p.add_argument("--duration", type=float, default=None, help="seconds to run at --rate (sets --events)")
+    p.add_argument("--scenarios", type=_scenario_mix, default=None, metavar="MIX",
+                   help="scenarios to inject: typology=count[,...] or none (default: a few of each)")
+    p.add_argument("--no-benign", action="store_true", help="inject no benign look-alikes")
+    p.add_argument("--start", type=_iso, default=None,
+                   help="event time of the timeline's start (default 2026-01-05T00:00:00Z for --out, a day ago for topics)")
+    p.add_argument("--out", type=Path, default=None, help="write JSON lines here instead of to the topics")
+    p.add_argument("--truth", type=Path, default=None, help="write the injected scenarios here as JSON lines")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("replay", help="run a JSON-lines file of events through the detectors, no broker")
+    p.add_argument("events", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="alerts as JSON lines")
+    p.add_argument("--dlq", type=Path, default=None, help="rejected lines with line number and reason")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("tail", help="print alerts from the alert topic")
+    p.add_argument("--json", action="store_true", help="one JSON alert per line")
+    p.add_argument("--from-beginning", action="store_true", help="start at the oldest alert, not the newest")
+    p.add_argument("--max-alerts", type=int, default=None, help="stop after this many alerts")
+    p.add_argument("--idle-timeout", type=float, default=None, help="stop after this many seconds without an alert")
+    p.set_defaults(func=cmd_tail)
+
+    p = sub.add_parser("demo", help="broker, topics, worker and generator together, live in the terminal")
+    p.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # kafka-python narrates every connection at INFO
+        logging.getLogger("kafka").setLevel(logging.WARNING)
+    try:
+        settings = load_settings()
+    except (SettingsError, ValueError) as exc:
+        print(f"riskwatch: configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args, settings)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
