@@ -187,6 +187,7 @@ class Worker:
         event = Event.from_trusted_dict(payload)
         await self.publish(self.engine.process_keyed(event, keyspace, entity, self.store))
         await self._maybe_sweep(message.partition, event.time)
+        self.metrics.keyed_events.labels(keyspace).inc()
         self.metrics.processing_seconds.labels("detect").observe(time.perf_counter() - started)
 
     async def _maybe_sweep(self, partition: int, event_time: float) -> None:

@@ -1,0 +1,119 @@
+"""Fixtures that start real parts on loopback: the embedded broker and riskwatch workers."""
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from streams.broker import EmbeddedBroker, free_port
+from streams.metrics import ProgressCounts, scrape_progress
+from streams.processes import start_riskwatch, stop_process
+from streams.settings import Settings, load_settings
+from streams.topics import ensure_topics
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    log = tmp_path_factory.mktemp("broker") / "broker.log"
+    with EmbeddedBroker(log_file=log) as running:
+        yield running
+
+
+def read_topic(settings: Settings, topic: str, *, idle_s: float = 2.0, timeout_s: float = 60.0,
+               until: Callable[[list], bool] = lambda records: False) -> list:
+    """Every record of ``topic`` from the beginning, until ``until`` holds or none arrived for ``idle_s``.
+
+    Reads to idleness rather than to ``end_offsets``, which the embedded broker
+    reports short (see shared notes on the embedded broker).
+    """
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
+                             group_id=None, fetch_max_wait_ms=100)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        records: list = []
+        deadline = time.monotonic() + timeout_s
+        last = time.monotonic()
+        while time.monotonic() < deadline and not until(records):
+            batch = consumer.poll(timeout_ms=200)
+            for part in batch.values():
+                records.extend(part)
+            if batch:
+                last = time.monotonic()
+            elif time.monotonic() - last > idle_s:
+                break
+        return records
+    finally:
+        consumer.close()
+
+
+@dataclass
+class RunningSystem:
+    settings: Settings
+    env: dict[str, str]
+    metrics_url: str
+    log_path: Path
+    process: object
+
+    def wait_processed(self, consumed: int, rejected: int, keyed: int, timeout_s: float = 120.0) -> ProgressCounts:
+        """Wait until the worker has consumed, rejected and re-keyed exactly these many events."""
+        deadline = time.monotonic() + timeout_s
+        counts = ProgressCounts()
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"worker exited; log:\n{self.log_tail()}"
+            try:
+                counts = scrape_progress(self.metrics_url)
+            except OSError:
+                time.sleep(0.5)
+                continue
+            if (counts.consumed, counts.rejected, counts.keyed) == (consumed, rejected, keyed):
+                return counts
+            time.sleep(0.3)
+        raise AssertionError(f"worker did not finish: {counts}, wanted consumed={consumed} rejected={rejected} "
+                             f"keyed={keyed}; log:\n{self.log_tail()}")
+
+    def read(self, topic: str, expected: int | None = None) -> list:
+        """Records of ``topic``: all of them, or as soon as ``expected`` have arrived."""
+        return read_topic(self.settings, topic, until=lambda r: expected is not None and len(r) >= expected)
+
+    def alerts(self, expected: int | None = None) -> list[dict]:
+        return [orjson.loads(r.value) for r in self.read(self.settings.topics.alerts, expected)]
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture
+def system(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[RunningSystem]:
+    """A worker on its own fresh topics and consumer group, stopped after the test."""
+    suffix = uuid.uuid4().hex[:8]
+    port = free_port()
+    env = {
+        "RISKWATCH_BROKER_URL": broker.url,
+        "RISKWATCH_APP_ID": f"riskwatch-test-{suffix}",
+        "RISKWATCH_TOPIC_POLICY": f"policy.events.{suffix}",
+        "RISKWATCH_TOPIC_PAYMENT": f"payment.events.{suffix}",
+        "RISKWATCH_TOPIC_COMPLAINT": f"complaint.events.{suffix}",
+        "RISKWATCH_TOPIC_ALERTS": f"risk.alerts.{suffix}",
+        "RISKWATCH_TOPIC_KEYED": f"riskwatch.keyed-events.{suffix}",
+        "RISKWATCH_METRICS_ADDR": f"127.0.0.1:{port}",
+        "RISKWATCH_DATA_DIR": str(tmp_path / "data"),
+        "RISKWATCH_PARTITIONS": "4",
+    }
+    settings = load_settings(env)
+    ensure_topics(settings)
+    log_path = tmp_path / "worker.log"
+    process = start_riskwatch(["worker", "--loglevel", "info"], env, log_path)
+    running = RunningSystem(settings, env, f"http://127.0.0.1:{port}/metrics", log_path, process)
+    try:
+        yield running
+    finally:
+        stop_process(process)
