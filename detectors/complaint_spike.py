@@ -6,7 +6,9 @@ window. The baseline is a gamma-Poisson (empirical-Bayes) blend of the agent's
 own history before the window and a prior rate, so a new agent with one
 complaint does not fire and an agent that always draws complaints needs a
 larger burst. A spike is at least ``min_complaints`` complaints whose Poisson
-tail probability under the baseline is below ``p_value``.
+tail probability under the baseline is below ``p_value``. A window is flagged
+once; if it goes on to hold ``high_complaints`` complaints, the same alert (same
+window, same alert id) is raised to high once.
 """
 from __future__ import annotations
 
@@ -39,15 +41,31 @@ class ComplaintSpikeConfig:
     def __post_init__(self) -> None:
         if self.window_s <= 0 or self.min_complaints < 1 or not 0 < self.p_value < 1:
             raise ValueError("window_s and min_complaints must be positive, p_value in (0, 1)")
+        if self.prior_days <= 0 or self.prior_daily_rate < 0:
+            raise ValueError("prior_days must be positive and prior_daily_rate not negative")
         Tier(self.tier)
 
 
 # State: {"c": [[time, event_id], ...] complaints within the window, sorted,
 #         "n": complaints that have aged out of the window, "t0": first complaint time,
 #         "l": latest complaint time,
-#         "q": no new alert before this time (end of the last flagged window)}
+#         "q": no new alert before this time (end of the last flagged window),
+#         "w": window_start of the last alert, "h": whether it has been raised to high}
 @register("complaint_spike")
 class ComplaintSpikeDetector(Detector):
+    """Flags an agent whose complaints within ``window_s`` are far more than the
+    agent's baseline predicts; state is kept per agent.
+
+    >>> from detectors.events import Event
+    >>> d = ComplaintSpikeDetector(ComplaintSpikeConfig())
+    >>> state, found = None, []
+    >>> for i in range(3):  # a new agent: 0.02 complaints a day expected
+    ...     filed = Event(f"c{i}", "complaint_filed", "complaint", i * 3600.0, agent_id="A1")
+    ...     state, found = d.observe(filed, state)
+    >>> found[0].evidence["complaints"], found[0].evidence["expected"]
+    (3, 0.02)
+    """
+
     name = "complaint_spike"
     version = "1"
     event_types = frozenset({"complaint_filed"})
@@ -67,7 +85,7 @@ class ComplaintSpikeDetector(Detector):
         return rate * cfg.window_s / DAY
 
     def observe(self, event: Event, state: State) -> tuple[State, list[Finding]]:
-        state = state or {"c": [], "n": 0, "t0": event.time, "l": event.time, "q": None}
+        state = state or {"c": [], "n": 0, "t0": event.time, "l": event.time, "q": None, "w": None, "h": False}
         recent: list = state["c"]
         if any(c[1] == event.event_id for c in recent):
             return state, []
@@ -78,15 +96,21 @@ class ComplaintSpikeDetector(Detector):
         recent = state["c"]
         count = len(recent)
         cfg = self.config
-        if count < cfg.min_complaints or (state["q"] is not None and recent[0][0] < state["q"]):
+        if count < cfg.min_complaints:
             return state, []
+        high = count >= cfg.high_complaints
+        flagged = state["q"] is not None and recent[0][0] < state["q"]
+        if flagged and (state["h"] or not high):
+            return state, []  # this window has been flagged already, at this tier
         expected = self.expected(state, recent[-1][0])
         tail = poisson_sf(count, expected)
-        if tail >= cfg.p_value:
-            return state, []
-        first = recent[0][0]
-        state["q"] = first + cfg.window_s
-        high = count >= cfg.high_complaints
+        if not flagged:
+            if tail >= cfg.p_value:
+                return state, []
+            first = recent[0][0]
+            state["q"] = first + cfg.window_s
+            state["w"] = (first // cfg.window_s) * cfg.window_s
+        state["h"] = high
         finding = Finding(
             detector=self.name,
             detector_version=self.version,
@@ -99,7 +123,7 @@ class ComplaintSpikeDetector(Detector):
             ),
             entity_type="agent",
             entity_id=event.agent_id or "",
-            window_start=(first // cfg.window_s) * cfg.window_s,
+            window_start=state["w"],
             event_time=event.time,
             score=count / max(expected, 1e-9),
             summary=(

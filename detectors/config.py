@@ -43,22 +43,28 @@ def _overlay(section_name: str, current: Any, overrides: Any) -> Any:
     if not isinstance(overrides, dict):
         raise ConfigError(f"thresholds: section {section_name!r} must be an object")
     known = {f.name: f for f in fields(current)}
+    values = {}
     for name, value in overrides.items():
         if name not in known:
             raise ConfigError(f"thresholds: unknown field {section_name}.{name}; known: {sorted(known)}")
         default = getattr(current, name)
-        if isinstance(default, bool) or default is None:
+        if default is None:
             ok = True
-        elif isinstance(default, (int, float)):
+        elif isinstance(default, float):
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            # 86400 and 86400.0 are one configuration: one version hash.
+            value = float(value) if ok else value
+        elif isinstance(default, int) and not isinstance(default, bool):
+            ok = isinstance(value, int) and not isinstance(value, bool)
         else:
             ok = isinstance(value, type(default))
         if not ok:
             raise ConfigError(
                 f"thresholds: {section_name}.{name} must be {type(default).__name__}, got {value!r}"
             )
+        values[name] = value
     try:
-        return replace(current, **overrides)
+        return replace(current, **values)
     except ValueError as exc:  # raised by a config's own __post_init__ checks
         raise ConfigError(f"thresholds: {section_name}: {exc}") from None
 

@@ -4,7 +4,9 @@ Per payer account, premium payments whose amount lies in the band just under
 the channel's reporting threshold (default: cash, 50,000 CNY, band 20%, so
 40,000 to 49,999.99) are kept for ``window_s`` of event time. When at least
 ``min_payments`` of them fall within one window and their sum passes the
-threshold, the account is flagged once for that episode.
+threshold, the account is flagged once for that episode; if the episode goes on
+to hold ``critical_payments`` payments, the same alert is raised to critical
+once (the finding keeps the episode's window, so it has the same alert id).
 
 Alert identity is anchored on the episode's first payment, bucketed to the
 window, so the same payments give the same alert id in the worker and in a
@@ -35,6 +37,11 @@ class StructuringConfig:
     critical_payments: int = 5
 
     def __post_init__(self) -> None:
+        for channel, threshold in self.thresholds_cny.items():
+            if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold > 0:
+                raise ValueError(f"thresholds_cny[{channel!r}] must be a positive number of CNY, got {threshold!r}")
+        # Floats throughout, so that 50000 and 50000.0 give one config version.
+        object.__setattr__(self, "thresholds_cny", {c: float(t) for c, t in self.thresholds_cny.items()})
         if not 0 < self.band < 1:
             raise ValueError("band must be between 0 and 1")
         if self.window_s <= 0 or self.min_payments < 2:
@@ -43,9 +50,24 @@ class StructuringConfig:
 
 
 # State: {"p": [[time, amount, event_id], ...] sorted by time,
-#         "f": [[first_time, last_time], ...] episodes already flagged}
+#         "f": [[first_time, last_time, critical], ...] episodes already flagged,
+#               critical once an alert at that tier has been raised for it}
 @register("structuring")
 class StructuringDetector(Detector):
+    """Flags a payer account making several cash payments just under the
+    reporting threshold within ``window_s``; state is kept per account.
+
+    >>> from detectors.events import Event
+    >>> d = StructuringDetector(StructuringConfig())
+    >>> state, found = None, []
+    >>> for i, hours in enumerate((0, 20, 40)):
+    ...     pay = Event(f"e{i}", "premium_paid", "payment", hours * 3600.0, amount=45_000.0,
+    ...                 channel="cash", payer_account_id="ACC1")
+    ...     state, found = d.observe(pay, state)
+    >>> found[0].tier.value, found[0].evidence["total_cny"]
+    ('high', 135000.0)
+    """
+
     name = "structuring"
     version = "1"
     event_types = frozenset({"premium_paid"})
@@ -78,7 +100,7 @@ class StructuringDetector(Detector):
         bisect.insort(payments, [event.time, event.amount, event.event_id])
         newest = payments[-1][0]
         self._evict(state, newest - 2 * self.config.window_s)
-        return state, self._find_episode(state, event, threshold)
+        return state, self._find_episode(state, event, threshold) or self._escalate(state, event, threshold)
 
     def _find_episode(self, state: dict, event: Event, threshold: float) -> list[Finding]:
         payments = state["p"]
@@ -94,12 +116,27 @@ class StructuringDetector(Detector):
             if total < threshold:
                 continue
             first, last = group[0][0], group[-1][0]
-            if any(f0 <= last and first <= f1 for f0, f1 in state["f"]):
+            if any(f[0] <= last and first <= f[1] for f in state["f"]):
                 continue  # this episode has been flagged already
             # Grow the episode over every near-threshold payment within the window.
             members = [p for p in payments if first <= p[0] <= first + window]
-            state["f"].append([first, members[-1][0]])
+            critical = len(members) >= self.config.critical_payments
+            state["f"].append([first, members[-1][0], critical])
             return [self._finding(event, members, threshold, first)]
+        return []
+
+    def _escalate(self, state: dict, event: Event, threshold: float) -> list[Finding]:
+        """A payment joining a flagged episode raises it to critical once the
+        episode holds ``critical_payments`` payments (same window: same alert)."""
+        window = self.config.window_s
+        for flagged in state["f"]:
+            first = flagged[0]
+            if flagged[2] or not first <= event.time <= first + window:
+                continue
+            members = [p for p in state["p"] if first <= p[0] <= first + window]
+            if len(members) >= self.config.critical_payments:
+                flagged[2] = True
+                return [self._finding(event, members, threshold, first)]
         return []
 
     def _finding(self, event: Event, members: list, threshold: float, first: float) -> Finding:

@@ -7,12 +7,14 @@ an empty environment so that only these settings decide.
 """
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from detectors.config import DetectorConfig, load_detector_config
+from detectors.config import ConfigError, DetectorConfig, load_detector_config
 
 DEFAULT_BROKER_URL = "kafka://127.0.0.1:9092"
 
@@ -81,9 +83,19 @@ def bootstrap_servers(broker_url: str) -> list[str]:
     return servers
 
 
+#: What Kafka accepts as a topic name.
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    """The variable's value; unset or empty (``NAME=``) means the default."""
+    raw = env.get(name)
+    return default if raw is None or raw.strip() == "" else raw
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
         return default
     try:
         value = int(raw)
@@ -102,42 +114,57 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     ``kafka``), ``RISKWATCH_METRICS_ADDR`` (``host:port``),
     ``RISKWATCH_DATA_DIR``, ``RISKWATCH_THRESHOLDS`` (a JSON file overriding
     detector defaults), ``RISKWATCH_MAX_FUTURE_SKEW_S`` and
-    ``RISKWATCH_TOPIC_{POLICY,PAYMENT,COMPLAINT,ALERTS,KEYED}``.
+    ``RISKWATCH_TOPIC_{POLICY,PAYMENT,COMPLAINT,ALERTS,KEYED}``. An empty
+    variable counts as unset. A value riskwatch cannot use raises
+    :class:`SettingsError` naming the variable.
     """
     env = os.environ if env is None else env
     defaults = TopicNames()
-    topics = TopicNames(
-        policy=env.get("RISKWATCH_TOPIC_POLICY", defaults.policy),
-        payment=env.get("RISKWATCH_TOPIC_PAYMENT", defaults.payment),
-        complaint=env.get("RISKWATCH_TOPIC_COMPLAINT", defaults.complaint),
-        alerts=env.get("RISKWATCH_TOPIC_ALERTS", defaults.alerts),
-        keyed=env.get("RISKWATCH_TOPIC_KEYED", defaults.keyed),
-    )
-    profile = env.get("RISKWATCH_BROKER_PROFILE", "embedded")
+    names = {}
+    for part in ("policy", "payment", "complaint", "alerts", "keyed"):
+        variable = f"RISKWATCH_TOPIC_{part.upper()}"
+        topic = _text(env, variable, getattr(defaults, part))
+        if not _TOPIC_NAME.fullmatch(topic):
+            raise SettingsError(f"{variable} must be 1 to 249 of A-Z a-z 0-9 . _ -, got {topic!r}")
+        if topic in names.values():
+            raise SettingsError(f"{variable}={topic!r} is already the topic of another stream")
+        names[part] = topic
+    topics = TopicNames(**names)
+    clash = next((t for t in topics.inputs.values() if TopicNames.dead_letter(t) in names.values()), None)
+    if clash is not None:
+        raise SettingsError(f"RISKWATCH_TOPIC_*: {TopicNames.dead_letter(clash)!r} is the dead-letter topic of {clash!r}")
+    profile = _text(env, "RISKWATCH_BROKER_PROFILE", "embedded")
     if profile not in ("embedded", "kafka"):
         raise SettingsError(f"RISKWATCH_BROKER_PROFILE must be 'embedded' or 'kafka', got {profile!r}")
-    metrics_addr = env.get("RISKWATCH_METRICS_ADDR", "127.0.0.1:6066")
+    metrics_addr = _text(env, "RISKWATCH_METRICS_ADDR", "127.0.0.1:6066")
     host, sep, port = metrics_addr.rpartition(":")
-    if not sep or not port.isdigit():
-        raise SettingsError(f"RISKWATCH_METRICS_ADDR must be host:port, got {metrics_addr!r}")
-    thresholds = env.get("RISKWATCH_THRESHOLDS") or None
+    if not sep or not (port.isascii() and port.isdigit()) or int(port) > 65_535:
+        raise SettingsError(f"RISKWATCH_METRICS_ADDR must be host:port with a port up to 65535, got {metrics_addr!r}")
+    thresholds = _text(env, "RISKWATCH_THRESHOLDS", "")
     thresholds_path = Path(thresholds) if thresholds else None
+    raw_skew = _text(env, "RISKWATCH_MAX_FUTURE_SKEW_S", "86400")
     try:
-        skew = float(env.get("RISKWATCH_MAX_FUTURE_SKEW_S", "86400"))
+        skew = float(raw_skew)
     except ValueError:
-        raise SettingsError("RISKWATCH_MAX_FUTURE_SKEW_S must be a number of seconds") from None
-    broker_url = env.get("RISKWATCH_BROKER_URL", DEFAULT_BROKER_URL)
+        skew = math.nan
+    if not (math.isfinite(skew) and skew >= 0):
+        raise SettingsError(f"RISKWATCH_MAX_FUTURE_SKEW_S must be a number of seconds, 0 or more, got {raw_skew!r}")
+    broker_url = _text(env, "RISKWATCH_BROKER_URL", DEFAULT_BROKER_URL)
     bootstrap_servers(broker_url)  # fail early on a malformed URL
+    try:
+        detectors = load_detector_config(thresholds_path)
+    except ConfigError as exc:
+        raise SettingsError(f"RISKWATCH_THRESHOLDS: {exc}") from None
     return Settings(
         broker_url=broker_url,
         topics=topics,
         partitions=_int(env, "RISKWATCH_PARTITIONS", 4),
-        app_id=env.get("RISKWATCH_APP_ID", "riskwatch"),
+        app_id=_text(env, "RISKWATCH_APP_ID", "riskwatch"),
         broker_profile=profile,
         metrics_host=host or "127.0.0.1",
         metrics_port=int(port),
-        data_dir=Path(env.get("RISKWATCH_DATA_DIR", "riskwatch-data")),
+        data_dir=Path(_text(env, "RISKWATCH_DATA_DIR", "riskwatch-data")),
         max_future_skew_s=skew,
         thresholds_file=thresholds_path,
-        detectors=load_detector_config(thresholds_path),
+        detectors=detectors,
     )
