@@ -80,7 +80,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.generator import GeneratorConfig, generate
+    from streams.generator import GeneratorConfig, duration_days, generate
 
     events = args.events
     if args.duration is not None:
@@ -90,7 +90,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
         events = int(args.rate * args.duration)
     start = args.start
     if start is None and args.out is None:
-        start = time.time() - 86_400.0  # to the topics: a timeline ending around now
+        start = time.time() - duration_days(events) * 86_400.0  # to the topics: a timeline ending now
     config = GeneratorConfig(seed=args.seed, events=events, benign=not args.no_benign,
                              **({"start": start} if start is not None else {}),
                              **({"scenario_mix": args.scenarios} if args.scenarios is not None else {}))

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from streams.broker import EmbeddedBroker, free_port
-from streams.generator import GeneratorConfig, generate
+from streams.generator import GeneratorConfig, duration_days, generate
 from streams.metrics import scrape_progress
 from streams.processes import start_riskwatch, stop_process
 from streams.publish import produce
@@ -22,15 +22,21 @@ from streams.tail import format_alert, tail_alerts
 from streams.topics import ensure_topics
 
 
+#: Each generated batch covers this many seconds at the demo's rate, so the
+#: first events flow at once and the demo can run indefinitely.
+BATCH_SECONDS = 10.0
+
+
 def _generate_forever(settings: Settings, rate: float, seed: int, stop: threading.Event, limit_s: float | None) -> None:
-    # One simulated day per batch, a new seed each time, so the demo can run indefinitely.
-    batch_seconds = limit_s if limit_s is not None else 600.0
+    started = time.monotonic()
     while not stop.is_set():
-        events, _truth = generate(GeneratorConfig(seed=seed, events=max(1, int(rate * batch_seconds)),
-                                                  start=time.time() - 86_400.0))
-        produce(settings, events, rate=rate, should_stop=stop.is_set)
-        if limit_s is not None:
+        if limit_s is not None and time.monotonic() - started >= limit_s:
             return
+        batch = max(2_000, int(rate * BATCH_SECONDS))
+        # A new seed per batch: new entities, new event ids, new scenarios.
+        start = time.time() - duration_days(batch) * 86_400.0  # a timeline ending now
+        events, _truth = generate(GeneratorConfig(seed=seed, events=batch, start=start))
+        produce(settings, events, rate=rate, should_stop=stop.is_set)
         seed += 1
 
 

@@ -6,6 +6,7 @@ import pytest
 from builders import T0, sale
 from detectors.banned_phrases import BannedPhraseConfig, BannedPhraseDetector, load_phrases
 from detectors.base import Tier
+from detectors.events import Event
 from detectors.text import fold, fold_with_positions
 
 
@@ -144,3 +145,25 @@ def test_fold_keeps_a_map_back_to_the_original():
     folded, positions = fold_with_positions("a ß!")
     assert folded == "ass"  # casefold expands ß to two characters of one position
     assert positions == [0, 2, 2]
+
+
+@pytest.mark.parametrize("transcript", [
+    "本产品不保证收益，收益以实际投资表现为准",
+    "请注意，这不是无风险的产品",
+    "There is no guaranteed return on this product.",
+    "It is not risk-free: you can lose money.",
+    "This plan isn't risk free.",
+])
+def test_a_negated_phrase_is_a_disclosure_not_a_claim(transcript):
+    _, findings = BannedPhraseDetector(BannedPhraseConfig()).observe(
+        Event("e1", "sale_recorded", "policy", 0.0, policy_id="P1", transcript=transcript), None)
+    assert findings == []
+
+
+def test_negation_can_be_switched_off_and_does_not_hide_a_later_claim():
+    sale = Event("e1", "sale_recorded", "policy", 0.0, policy_id="P1",
+                 transcript="本产品不保证收益……但是我跟您说，稳赚不赔")
+    _, findings = BannedPhraseDetector(BannedPhraseConfig()).observe(sale, None)
+    assert findings[0].evidence["phrases"] == ["稳赚不赔"]
+    _, findings = BannedPhraseDetector(BannedPhraseConfig(skip_negated=False)).observe(sale, None)
+    assert findings[0].evidence["phrases"] == ["保证收益", "稳赚不赔"]

@@ -1,0 +1,253 @@
+"""The synthetic generator: deterministic, valid on the wire, and truthful.
+
+The last tests run generated events through the real engine with the default
+detector configuration: every injected scenario raises exactly one alert on
+its entity inside its window, and nothing else does (no look-alike, nothing
+in the background, nothing in a clean baseline).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import subprocess
+import sys
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import orjson
+import pytest
+
+from detectors.config import DetectorConfig
+from detectors.events import Event
+from detectors.text import fold
+from streams.codec import decode_event
+from streams.engine import DictStateStore, RiskEngine, run_events
+from streams.generator import (
+    DEFAULT_SCENARIO_MIX,
+    DEFAULT_START,
+    SCENARIO_TYPOLOGIES,
+    GeneratedEvent,
+    GeneratorConfig,
+    TruthRecord,
+    duration_days,
+    generate,
+    scale_scenarios,
+)
+from streams.generator.background import Background
+from streams.generator.personal import GIVEN_NAME_CHARACTERS, id_check_digit
+from streams.generator.population import build_population
+from streams.generator.scenarios import ScenarioBuilder
+from streams.generator.timeline import Timeline, local_hour
+from streams.generator.transcripts import (
+    PHRASE_VARIANTS,
+    RETURNS_TALK_EN,
+    RETURNS_TALK_ZH,
+    PhraseGuard,
+    fullwidth,
+    with_separators,
+)
+from streams.schemas import PERSONAL_FIELDS
+
+FAR_FUTURE = 4_102_444_800.0  # 2100-01-01: no generated event is "from the future"
+#: Alerts fire on the evidence events themselves; a little slack for safety.
+SLACK_S = 1.0
+SMALL = {"customers": 6_000, "agents": 600, "branches": 20, "partners": 12}
+
+
+@lru_cache(maxsize=None)
+def _generated(seed: int, events: int, mix: tuple[tuple[str, int], ...] | None, benign: bool,
+               ) -> tuple[list[GeneratedEvent], list[TruthRecord]]:
+    mix_dict = dict(DEFAULT_SCENARIO_MIX) if mix is None else dict(mix)
+    return generate(GeneratorConfig(seed=seed, events=events, scenario_mix=mix_dict, benign=benign, **SMALL))
+
+
+def _decoded(events: list[GeneratedEvent]) -> list[Event]:
+    return [decode_event(orjson.dumps(e.event), None, now=FAR_FUTURE) for e in events]
+
+
+def _alerts(events: list[GeneratedEvent]) -> list:
+    engine = RiskEngine(DetectorConfig(), clock=lambda: 0.0)
+    return list(run_events(engine, _decoded(events), DictStateStore()))
+
+
+def _wire(events: list[GeneratedEvent], truth: list[TruthRecord]) -> bytes:
+    return orjson.dumps([[e.key, e.event] for e in events]) + orjson.dumps([t.to_dict() for t in truth])
+
+
+def test_same_seed_gives_identical_bytes() -> None:
+    config = GeneratorConfig(seed=7, events=4_000, **SMALL)
+    assert _wire(*generate(config)) == _wire(*generate(config))
+
+
+def test_output_does_not_depend_on_the_hash_seed() -> None:
+    # Sets and dicts must never decide an order: another process, another hash seed, same bytes.
+    code = ("import hashlib, sys; sys.path.insert(0, 'tests/streams'); import test_generator as t; "
+            "print(hashlib.sha256(t._wire(*t._generated(3, 600, (), True))).hexdigest())")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,
+                         cwd=Path(__file__).resolve().parents[2], timeout=120).stdout.strip()
+    assert out == hashlib.sha256(_wire(*_generated(3, 600, (), True))).hexdigest()
+
+
+def test_truth_record_to_dict() -> None:
+    record = TruthRecord("structuring-001-single_policy", "structuring", "account", "AC1", DEFAULT_START + 0.123,
+                         DEFAULT_START + 3600, False)
+    assert record.to_dict() == {
+        "scenario_id": "structuring-001-single_policy", "typology": "structuring", "entity_type": "account",
+        "entity_id": "AC1", "start": "2026-01-05T00:00:00.123Z", "end": "2026-01-05T01:00:00.000Z",
+        "benign": False,
+    }
+
+
+def test_different_seeds_differ() -> None:
+    a = generate(GeneratorConfig(seed=1, events=2_000, **SMALL))
+    b = generate(GeneratorConfig(seed=2, events=2_000, **SMALL))
+    assert _wire(*a) != _wire(*b)
+
+
+@pytest.mark.parametrize("events", [0, 1, 600, 5_000])
+def test_exact_count_sorted_and_decodable(events: int) -> None:
+    generated, _ = _generated(3, events, (), False)
+    assert len(generated) == events
+    times = [e.time for e in generated]
+    assert times == sorted(times)
+    decoded = _decoded(generated)
+    assert len({e.event_id for e in decoded}) == events
+    for raw, event in zip(generated, decoded):
+        assert raw.stream == event.stream
+        assert raw.key == (event.complaint_id if event.stream == "complaint" else event.policy_id)
+        assert event.time == raw.time
+
+
+def test_default_timeline_is_one_business_day() -> None:
+    generated, truth = _generated(0, 10_000, None, True)
+    assert generated[0].event["event_time"].startswith("2026-01-05T")
+    assert generated[0].time >= DEFAULT_START and generated[-1].time < DEFAULT_START + 86_400
+    assert duration_days(10_000) == 1.0 and duration_days(1_000_000) == 10.0
+    sales = [e for e in generated if e.event["event_type"] == "sale_recorded"]
+    # Sales happen in the local (UTC+8) working day and evening, not at 3 a.m.
+    assert all(7 <= local_hour(round(e.time * 1000)) <= 22 for e in sales)
+    assert {t.typology for t in truth} == set(SCENARIO_TYPOLOGIES)
+    assert all(DEFAULT_START <= t.start <= t.end < DEFAULT_START + 86_400 for t in truth)
+
+
+def test_background_proportions_are_plausible() -> None:
+    generated, _ = _generated(0, 10_000, None, True)
+    kinds = Counter(e.event["event_type"] for e in generated)
+    assert 700 < kinds["sale_recorded"] < 1_300
+    assert kinds["callback_completed"] > 10 * kinds["callback_failed"] > 0
+    assert 0 < kinds["cooling_off_cancelled"] < kinds["surrendered"] < kinds["sale_recorded"] / 5
+    # Complaints: about 0.01 per agent a day in the background, plus the scenarios.
+    assert kinds["complaint_filed"] < 0.02 * SMALL["agents"] + 60
+    channels = Counter(e.event["channel"] for e in generated if e.event["event_type"] == "premium_paid")
+    assert channels["bank_transfer"] > channels["mobile"] > channels["card"] > channels["cash"] > 0
+    amounts = sorted(e.event["premium"] for e in generated if e.event["event_type"] == "sale_recorded")
+    assert amounts[len(amounts) // 2] * 4 < amounts[-len(amounts) // 20]  # a long right tail
+
+
+def test_personal_data_stays_in_personal_fields() -> None:
+    generated, _ = _generated(0, 10_000, None, True)
+    sale = next(e.event for e in generated if e.event["event_type"] == "sale_recorded")
+    assert set(PERSONAL_FIELDS) <= set(sale)
+    assert len(sale["customer_phone"]) == 11 and sale["customer_phone"].startswith("1")
+    number = sale["customer_id_number"]
+    assert len(number) == 18 and id_check_digit(number[:17]) == number[17]
+    decoded = _decoded(generated)
+    named_in_transcript = 0
+    for raw, event in zip(generated, decoded):
+        personal = [raw.event[f] for f in PERSONAL_FIELDS if f in raw.event]
+        # Outside the personal fields and the transcript, nothing carries personal data...
+        for name, value in raw.event.items():
+            if name not in PERSONAL_FIELDS and name != "transcript" and isinstance(value, str):
+                assert not any(p in value for p in personal), (name, value)
+        # ...and after decoding, nothing at all: the codec masks the name in the transcript.
+        assert not set(PERSONAL_FIELDS) & set(event.to_dict())
+        if event.transcript:
+            named_in_transcript += raw.event["customer_name"] in raw.event["transcript"]
+            assert not any(p in event.transcript for p in personal), event.transcript
+    assert named_in_transcript > 100  # sellers do address customers by name
+
+
+def test_phrase_variants_fold_to_the_listed_phrase() -> None:
+    guard = PhraseGuard()
+    rng = random.Random(5)
+    for phrase in guard.phrases:
+        assert fold(with_separators(rng, phrase)) == fold(phrase)
+        assert fold(fullwidth(phrase)) == fold(phrase)
+    for talk in RETURNS_TALK_ZH + RETURNS_TALK_EN:
+        assert not guard.hits(talk), talk
+    # Names are masked in transcripts: no given-name character may be part of a phrase.
+    assert not set(GIVEN_NAME_CHARACTERS) & set("".join(guard.phrases))
+
+
+def test_validates_config() -> None:
+    with pytest.raises(ValueError, match="unknown typology"):
+        GeneratorConfig(scenario_mix={"churning": 1})
+    with pytest.raises(ValueError, match="cannot hold"):
+        generate(GeneratorConfig(events=5, **SMALL))
+    assert scale_scenarios(1_000_000)["structuring"] == 300
+    assert scale_scenarios(100) == {t: 1 for t in SCENARIO_TYPOLOGIES}
+
+
+def _matches(alert, record: TruthRecord) -> bool:
+    return (alert.typology, alert.entity_type, alert.entity_id) == (
+        record.typology, record.entity_type, record.entity_id
+    ) and record.start <= alert.event_time <= record.end + SLACK_S
+
+
+def _check_truth(alerts: list, truth: list[TruthRecord]) -> None:
+    """One alert per scenario, none for look-alikes, none elsewhere.
+
+    "One alert" is one alert id: a detector may raise the same alert again at
+    a higher tier (a spike reaching six complaints, structuring reaching five
+    payments), which downstream is the same alert, not a second one.
+    """
+    scenarios = [t for t in truth if not t.benign]
+    for record in truth:
+        ids = {a.alert_id for a in alerts if _matches(a, record)}
+        assert len(ids) == (0 if record.benign else 1), (record, ids)
+    stray = [a for a in alerts if not any(_matches(a, r) for r in scenarios)]
+    assert stray == [], [a.summary for a in stray]
+    assert len({a.alert_id for a in alerts}) == len(scenarios)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_every_scenario_raises_one_alert_and_nothing_else_does(seed: int) -> None:
+    mix = tuple((t, len(PHRASE_VARIANTS) if t == "misleading_sales_phrase" else 3) for t in SCENARIO_TYPOLOGIES)
+    generated, truth = _generated(seed, 8_000, mix, True)
+    assert sum(not t.benign for t in truth) == len(PHRASE_VARIANTS) + 6
+    assert sum(t.benign for t in truth) == len(PHRASE_VARIANTS) + 6
+    # Every variant of the phrase scenario is exercised.
+    assert {t.scenario_id.split("-")[-1] for t in truth if t.typology == "misleading_sales_phrase"
+            and not t.benign} == set(PHRASE_VARIANTS)
+    _check_truth(_alerts(generated), truth)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_clean_baseline_raises_no_alert(seed: int) -> None:
+    generated, truth = _generated(seed, 10_000, (), False)
+    assert truth == []
+    assert [a.summary for a in _alerts(generated)] == []
+
+
+def test_week_long_timeline_scenarios_and_background() -> None:
+    # A week-long timeline (what ~700k events get) built directly, so that the
+    # look-alikes needing more than a day or more than 72 h come into play
+    # without pushing 700k events through the engine.
+    pop = build_population(21, agents=400, branches=10, partners=8, customers=4_000, products=30,
+                           start=DEFAULT_START)
+    timeline = Timeline.for_events(DEFAULT_START, 700_000)
+    guard = PhraseGuard()
+    builder = ScenarioBuilder(pop, timeline, random.Random(21), guard)
+    for typology in SCENARIO_TYPOLOGIES:
+        builder.build(typology, 6, benign=False)
+        builder.build(typology, 6, benign=True)
+    variants = {t.scenario_id.split("-")[-1] for t in builder.truths}
+    assert {"spread_cash_in_band", "two_pairs_apart"} <= variants
+    scenario_events = builder.log.finish("ids")
+    assert all(DEFAULT_START <= e.time < DEFAULT_START + 7 * 86_400 for e in scenario_events)
+    _check_truth(_alerts(scenario_events), builder.truths)
+    background = Background(pop, timeline, random.Random(22), guard, builder.reserved).fill(20_000)
+    assert _alerts(background.finish("ids")) == []
