@@ -18,6 +18,11 @@ from detectors.text import fold, fold_with_positions
 
 TYPOLOGY = "misleading_sales_phrase"
 
+#: A listed phrase right after one of these (folded) is a compliant disclosure,
+#: not a claim: "本产品不保证收益", "there is no guaranteed return".
+NEGATIONS = ("不", "非", "没有", "并无", "无法", "不能", "不会", "不是", "not", "no", "never", "isnt", "arent",
+             "doesnt", "dont", "cannot")
+
 
 @dataclass(frozen=True, slots=True)
 class BannedPhraseConfig:
@@ -26,6 +31,8 @@ class BannedPhraseConfig:
     #: At most this many transcript characters are quoted either side of a hit.
     context_chars: int = 12
     tier: str = Tier.CRITICAL.value
+    #: Ignore a phrase directly preceded by a negation (see NEGATIONS).
+    skip_negated: bool = True
 
     def __post_init__(self) -> None:
         if self.context_chars < 0 or self.context_chars > 40:
@@ -76,11 +83,14 @@ class BannedPhraseDetector(Detector):
     def key(self, event: Event) -> str | None:
         return event.policy_id
 
+    def _negated(self, folded: str, start: int) -> bool:
+        return self.config.skip_negated and folded[max(0, start - 6) : start].endswith(NEGATIONS)
+
     def observe(self, event: Event, state: State) -> tuple[State, list[Finding]]:
         if self._pattern is None or not event.transcript or event.policy_id is None:
             return None, []
         folded, positions = fold_with_positions(event.transcript)
-        hits = list(self._pattern.finditer(folded))
+        hits = [m for m in self._pattern.finditer(folded) if not self._negated(folded, m.start())]
         if not hits:
             return None, []
         phrases = sorted({self._phrase_by_folded[m.group()] for m in hits})
