@@ -137,6 +137,14 @@ def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_evaluate_generated(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.evaluate import evaluate_generated, format_table
+
+    result = evaluate_generated(args.seed, args.events, settings.detectors)
+    print(orjson.dumps(result).decode() if args.json else format_table(result))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from streams.demo import run_demo
 
@@ -189,6 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-alerts", type=int, default=None, help="stop after this many alerts")
     p.add_argument("--idle-timeout", type=float, default=None, help="stop after this many seconds without an alert")
     p.set_defaults(func=cmd_tail)
+
+    p = sub.add_parser("evaluate", help="measure detection quality")
+    evaluate = p.add_subparsers(dest="evaluation", required=True, metavar="EVALUATION")
+    e = evaluate.add_parser("generated", help="a generated labelled day through the worker's engine: "
+                            "per typology precision, recall, F1, median delay")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--events", type=int, default=None, help="events to generate (default: one day, 10000)")
+    e.add_argument("--json", action="store_true", help='one JSON object: {"typologies": {...}}')
+    e.set_defaults(func=cmd_evaluate_generated)
 
     p = sub.add_parser("demo", help="broker, topics, worker and generator together, live in the terminal")
     p.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")
