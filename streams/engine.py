@@ -14,9 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
-import detectors.banned_phrases  # noqa: F401  (registers the detector)
-import detectors.complaint_spike  # noqa: F401
-import detectors.structuring  # noqa: F401
+import detectors.catalog  # noqa: F401  (registers every detector)
 from alerts.model import Alert
 from alerts.tiering import TierPolicy
 from detectors.base import REGISTRY, Detector, Finding, State

@@ -26,6 +26,7 @@ Truth windows span the scenario's evidence events (epoch seconds).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from random import Random
 
 from streams.generator import feed
@@ -53,6 +54,27 @@ SPIKE_CATEGORY_STYLES = ("mis_selling", "mixed", "claims_service")
 RETURN_PRODUCTS = ("investment_linked", "long_term_savings", "annuity")
 
 
+#: A scenario function takes a variant name and returns (entity_type, entity_id,
+#: event times in ms of the evidence events), having written its events to
+#: ``builder.log``.
+ScenarioFunction = Callable[[str], tuple[str, str, list[int]]]
+#: Scenario families kept in their own modules register here:
+#: (typology, benign) -> factory(builder) -> (scenario function, variants).
+SCENARIO_FAMILIES: dict[tuple[str, bool], Callable[["ScenarioBuilder"], tuple[ScenarioFunction, Sequence[str]]]] = {}
+
+
+def scenario_family(typology: str, benign: bool):
+    """Decorator for a factory ``(builder) -> (function, variants)`` of one typology's scenarios."""
+
+    def register(factory):
+        if (typology, benign) in SCENARIO_FAMILIES:
+            raise ValueError(f"scenario family {typology!r} (benign={benign}) registered twice")
+        SCENARIO_FAMILIES[(typology, benign)] = factory
+        return factory
+
+    return register
+
+
 class ScenarioBuilder:
     """Builds scenarios into :attr:`log` and :attr:`truths`, reserving entities in :attr:`reserved`."""
 
@@ -76,7 +98,10 @@ class ScenarioBuilder:
             ("complaint_spike", False): (self._spike, SPIKE_SHAPES),
             ("complaint_spike", True): (self._spike_benign, self._spike_benign_variants()),
         }
-        function, variants = make[(typology, benign)]
+        if (typology, benign) in make:
+            function, variants = make[(typology, benign)]
+        else:
+            function, variants = SCENARIO_FAMILIES[(typology, benign)](self)
         offset = self.rng.randrange(len(variants))
         for k in range(count):
             variant = variants[(offset + k) % len(variants)]
