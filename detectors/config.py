@@ -80,11 +80,23 @@ def apply_overrides(config: DetectorConfig, overrides: dict[str, Any]) -> Detect
     return replace(config, **changes)
 
 
+def overlay_section(section_name: str, current: Any, overrides: Any) -> Any:
+    """``current`` (a frozen config dataclass) with ``overrides`` laid over it, type-checked.
+
+    Shared with the other sections of the thresholds file (the alert policy)."""
+    return _overlay(section_name, current, overrides)
+
+
 def load_detector_config(path: Path | None) -> DetectorConfig:
     """Defaults, overlaid with the JSON file at ``path`` when one is given."""
     config = DetectorConfig()
     if path is None:
         return config
+    return apply_overrides(config, read_thresholds(path))
+
+
+def read_thresholds(path: Path) -> dict[str, Any]:
+    """The JSON object of a thresholds file, or a ConfigError naming the file."""
     try:
         overrides = orjson.loads(Path(path).read_bytes())
     except OSError as exc:
@@ -93,4 +105,4 @@ def load_detector_config(path: Path | None) -> DetectorConfig:
         raise ConfigError(f"thresholds file {path} is not valid JSON: {exc}") from None
     if not isinstance(overrides, dict):
         raise ConfigError(f"thresholds file {path} must hold a JSON object")
-    return apply_overrides(config, overrides)
+    return overrides

@@ -2,10 +2,14 @@
 
 Data flow::
 
-    policy/payment/complaint.events --decode+validate--> stateless detectors --> risk.alerts
+    policy/payment/complaint.events --decode+validate--> stateless detectors --findings--+
               |  bad message: <topic>.dlq (original bytes; headers name topic, partition, offset, reason)
-              +-- re-keyed by entity (account, agent...) --> riskwatch.keyed-events
-                      --> stateful detectors, state in the changelogged table riskwatch-state --> risk.alerts
+              +-- re-keyed by entity (account, agent...) --> riskwatch.keyed-events           |
+                      --> stateful detectors (table riskwatch-state) --findings--------------+
+    risk.alert-actions (ack, resolve, suppress) --validate--------------------------------+
+                                                                                          v
+    riskwatch.findings (keyed by subject; also watermark ticks) --> alert book (table riskwatch-alert-book)
+              --> risk.alerts (every record) + risk.alerts.state (latest per id) + Alertmanager (high, critical)
 
 Re-keying puts all events of one entity on one partition of the keyed topic,
 so its state lives in exactly one worker even when several share the load.
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -25,8 +29,11 @@ import orjson
 from kafka.partitioner.default import murmur2
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from alerts.model import Alert
+from alerts.alertmanager import AlertmanagerPusher
+from alerts.book import Outcome
+from detectors.base import Finding, Tier
 from detectors.events import Event
+from streams.actions import decode_action
 from streams.codec import InvalidEvent, decode_event
 from streams.engine import SWEEP_INTERVAL_S, RiskEngine
 from streams.metrics import Metrics
@@ -35,6 +42,7 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 STATE_TABLE = "riskwatch-state"
+BOOK_TABLE = "riskwatch-alert-book"
 #: Consumer fetch wait (ms). faust fixes aiokafka's at 1,500 ms, which puts p50
 #: latency near 400 ms on the embedded broker; short waits keep alerts prompt.
 FETCH_MAX_WAIT_MS = 10
@@ -132,25 +140,59 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
     return conf
 
 
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    data = asdict(finding)
+    data["tier"] = finding.tier.value
+    return data
+
+
+def finding_from_dict(data: dict[str, Any]) -> Finding:
+    return Finding(**{**data, "tier": Tier(data["tier"])})
+
+
+#: The alert stage's watermark trails the newest event time a worker has seen
+#: by this much (seconds), so findings still in flight for older events are
+#: not overtaken by deadlines and clearing.
+ALERT_WATERMARK_LAG_S = SWEEP_INTERVAL_S
+#: Seconds of wall time between watermark ticks to the alert stage.
+TICK_INTERVAL_S = 2.0
+
+
 @dataclass
 class Worker:
-    """The faust app, its topics and table, and what the agents share."""
+    """The faust app, its topics and tables, and what the agents share."""
 
     settings: Settings
     engine: RiskEngine
     metrics: Metrics
     app: faust.App
-    alerts_topic: Any
-    keyed_topic: Any
+    topics: dict[str, Any]
     dead_letter: dict[str, Any]
     store: TableStateStore
+    book: TableStateStore
+    pusher: AlertmanagerPusher | None = None
     #: keyed partition -> (watermark, next sweep), event time in seconds
     sweeps: dict[int, list[float]] = field(default_factory=dict)
+    #: Newest event time this worker's input agents have seen.
+    watermark: float = float("-inf")
+    #: alert-stage partition -> the watermark it has been advanced to
+    alert_marks: dict[int, float] = field(default_factory=dict)
 
-    async def publish(self, alerts: list[Alert]) -> None:
-        for alert in alerts:
-            await self.alerts_topic.send(key=alert.key, value=alert.to_json())
-            self.metrics.alert(alert)
+    async def send_findings(self, findings: list[Finding]) -> None:
+        for finding in findings:
+            subject = self.engine.subject_of(finding).encode()
+            await self.topics["findings"].send(
+                key=subject, value=orjson.dumps({"finding": finding_to_dict(finding)}),
+                partition=partition_for(subject, self.settings.partitions))
+
+    async def publish(self, outcome: Outcome) -> None:
+        for alert in outcome.records:
+            value = alert.to_json()
+            await self.topics["alerts"].send(key=alert.key, value=value)
+            await self.topics["alert_state"].send(key=alert.alert_id.encode(), value=value)
+            if self.pusher is not None:
+                self.pusher.submit(alert)
+        self.metrics.alert_outcome(outcome)
 
     async def dead_letter_message(self, topic: str, message: Any, error: InvalidEvent) -> None:
         headers = [
@@ -171,12 +213,13 @@ class Worker:
             await self.dead_letter_message(topic, message, error)
             return
         self.metrics.events_consumed.labels(topic, event.event_type).inc()
-        await self.publish(self.engine.process_stateless(event))
+        self.watermark = max(self.watermark, event.time)
+        await self.send_findings(self.engine.detect_stateless(event))
         payload = None
         for keyspace, entity in self.engine.routes(event):
             payload = payload or event.to_dict()
             key = route_key(keyspace, entity)
-            await self.keyed_topic.send(
+            await self.topics["keyed"].send(
                 key=key, value=orjson.dumps([keyspace, entity, payload]),
                 partition=partition_for(key, self.settings.partitions))
         self.metrics.processing_seconds.labels("decode").observe(time.perf_counter() - started)
@@ -185,7 +228,7 @@ class Worker:
         started = time.perf_counter()
         keyspace, entity, payload = orjson.loads(message.value)
         event = Event.from_trusted_dict(payload)
-        await self.publish(self.engine.process_keyed(event, keyspace, entity, self.store))
+        await self.send_findings(self.engine.detect_keyed(event, keyspace, entity, self.store))
         await self._maybe_sweep(message.partition, event.time)
         self.metrics.keyed_events.labels(keyspace).inc()
         self.metrics.processing_seconds.labels("detect").observe(time.perf_counter() - started)
@@ -207,35 +250,101 @@ class Worker:
             routed = self.engine.keyspace_of(key)
             if routed and partition_for(route_key(*routed), self.settings.partitions) == partition:
                 owned.append(key)
-        await self.publish(self.engine.advance(event_time, self.store, owned))
+        await self.send_findings(self.engine.advance_detectors(event_time, self.store, owned))
+
+    async def handle_action(self, message: Any) -> None:
+        """Validate an action and hand it to the alert stage's partition for its subject."""
+        try:
+            action = decode_action(message.value or b"")
+        except InvalidEvent as error:
+            await self.dead_letter_message(self.settings.topics.actions, message, error)
+            return
+        subject = action["subject"].encode()
+        await self.topics["findings"].send(key=subject, value=orjson.dumps({"action": action}),
+                                           partition=partition_for(subject, self.settings.partitions))
+
+    async def handle_alert_stage(self, message: Any) -> None:
+        """One finding, action or watermark tick, applied to the alert book of its subject."""
+        item = orjson.loads(message.value)
+        if "finding" in item:
+            await self.publish(self.engine.alert(finding_from_dict(item["finding"]), self.book))
+        elif "action" in item:
+            await self.publish(self.engine.act(item["action"], self.book))
+        elif "tick" in item:
+            await self._advance_alerts(message.partition, item["tick"])
+
+    async def _advance_alerts(self, partition: int, watermark: float) -> None:
+        if watermark <= self.alert_marks.get(partition, float("-inf")):
+            return
+        self.alert_marks[partition] = watermark
+        subjects = [s for s in self.book.keys() if partition_for(s.encode(), self.settings.partitions) == partition]
+        await self.publish(self.engine.advance_alerts(watermark, self.book, subjects))
+
+    async def send_ticks(self) -> None:
+        """Tell every alert-stage partition how far event time has come (deadlines, clearing)."""
+        if self.watermark == float("-inf"):
+            return
+        tick = orjson.dumps({"tick": self.watermark - ALERT_WATERMARK_LAG_S})
+        for partition in range(self.settings.partitions):
+            await self.topics["findings"].send(key=b"tick", value=tick, partition=partition)
 
 
 def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: Metrics | None = None) -> Worker:
     """The faust app with its agents, wired to ``settings``; nothing is started."""
     _short_fetch_wait()
-    engine = engine or RiskEngine(settings.detectors)
-    metrics = metrics or Metrics(version=riskwatch_version())
+    engine = engine or RiskEngine(settings.detectors, policy=settings.alert_policy)
+    metrics = metrics or Metrics()
     metrics.build_info.info({"version": riskwatch_version(), "config_version": engine.config_version})
     app = faust.App(settings.app_id, **faust_settings(settings))
-    topics = settings.topics
+    names = settings.topics
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    # The app's default serializers are raw: the table holds orjson bytes.
+    # The app's default serializers are raw: the tables hold orjson bytes.
     table = app.Table(STATE_TABLE, default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    book = app.Table(BOOK_TABLE, default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    pusher = None
+    if settings.alertmanager_url:
+        pusher = AlertmanagerPusher(settings.alertmanager_url, on_result=metrics.alertmanager_result,
+                                    on_drop=metrics.alertmanager_dropped.inc)
     worker = Worker(
         settings=settings, engine=engine, metrics=metrics, app=app,
-        alerts_topic=app.topic(topics.alerts, **raw),
-        keyed_topic=app.topic(topics.keyed, partitions=settings.partitions, **raw),
-        dead_letter={t: app.topic(topics.dead_letter(t), **raw) for t in topics.inputs.values()},
+        topics={
+            "alerts": app.topic(names.alerts, **raw),
+            "alert_state": app.topic(names.alert_state, **raw),
+            "keyed": app.topic(names.keyed, partitions=settings.partitions, **raw),
+            "findings": app.topic(names.findings, partitions=settings.partitions, **raw),
+        },
+        dead_letter={t: app.topic(names.dead_letter(t), **raw) for t in names.consumed},
         store=TableStateStore(table),
+        book=TableStateStore(book),
+        pusher=pusher,
     )
 
-    for stream_name, topic_name in topics.inputs.items():
+    for stream_name, topic_name in names.inputs.items():
         _input_agent(worker, stream_name, topic_name)
 
-    @app.agent(worker.keyed_topic, name="riskwatch.detect-keyed")
+    @app.agent(worker.topics["keyed"], name="riskwatch.detect-keyed")
     async def detect_keyed(stream: Any) -> None:
         async for event in stream.events():
             await worker.handle_keyed(event.message)
+
+    @app.agent(app.topic(names.actions, **raw), name="riskwatch.actions")
+    async def actions(stream: Any) -> None:
+        async for event in stream.events():
+            await worker.handle_action(event.message)
+
+    @app.agent(worker.topics["findings"], name="riskwatch.alert-stage")
+    async def alert_stage(stream: Any) -> None:
+        async for event in stream.events():
+            await worker.handle_alert_stage(event.message)
+
+    @app.timer(interval=TICK_INTERVAL_S)
+    async def tick() -> None:
+        await worker.send_ticks()
+
+    if pusher is not None:
+        @app.task
+        async def start_pushing() -> None:
+            pusher.start()
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:

@@ -1,12 +1,16 @@
 """The core that turns decoded events into alerts: shared by the worker, ``replay``,
 the benchmarks and the tests, so a backtest runs the very code production runs.
 
-The engine owns the detectors and the tier policy, never Kafka. State lives in
-a :class:`StateStore` handed in by the caller: a dict for ``replay``, a faust
-table in the worker. Each stateful detector keeps the state of one entity under
-``"<detector>|<entity id>"``; the worker routes an event to the partition that
-owns that entity (see :meth:`RiskEngine.routes`) before calling
-:meth:`RiskEngine.process_keyed`.
+Two stages, each with state handed in by the caller (a dict for ``replay``, a
+faust table in the worker):
+
+1. **Detection**: the detectors, with the state of one entity kept under
+   ``"<detector>|<entity id>"``. The worker routes an event to the partition
+   that owns each entity (see :meth:`RiskEngine.routes`) before calling
+   :meth:`RiskEngine.detect_keyed`.
+2. **Alerting**: the :class:`~alerts.book.AlertBook` turns findings and actions
+   into alert records, with the state of one correlation subject (a customer,
+   an agent...) kept under the subject.
 """
 from __future__ import annotations
 
@@ -15,14 +19,15 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 import detectors.catalog  # noqa: F401  (registers every detector)
+from alerts.book import AlertBook, Outcome, subject_of
 from alerts.model import Alert
-from alerts.tiering import TierPolicy
+from alerts.policy import AlertPolicyConfig
 from detectors.base import REGISTRY, Detector, Finding, State
 from detectors.config import DetectorConfig
 from detectors.events import Event
 
-#: How often (event time, seconds) stateful detectors are advanced: eviction of
-#: expired state and timers for absent events.
+#: How often (event time, seconds) stateful detectors and the alert book are
+#: advanced: eviction of expired state, timers for absent events, deadlines.
 SWEEP_INTERVAL_S = 3600.0
 
 
@@ -61,12 +66,24 @@ def state_key(detector: Detector, entity: str) -> str:
     return f"{detector.name}|{entity}"
 
 
+def _put(store: StateStore, key: str, state: State) -> None:
+    if state is None:
+        store.delete(key)
+    else:
+        store.set(key, state)
+
+
 class RiskEngine:
-    def __init__(self, config: DetectorConfig, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, config: DetectorConfig, clock: Callable[[], float] = time.time,
+                 policy: AlertPolicyConfig | None = None) -> None:
+        from streams.settings import config_version
+
         self.config = config
+        self.policy = policy or AlertPolicyConfig()
+        self.config_version = config_version(config, self.policy)
         self.detectors = build_detectors(config)
         self.by_name = {d.name: d for d in self.detectors}
-        self.policy = TierPolicy(config.version, clock)
+        self.book = AlertBook(self.policy, self.config_version, clock)
         self._stateless: dict[str, list[Detector]] = {}
         self._keyed: dict[str, dict[str, list[Detector]]] = {}
         for det in self.detectors:
@@ -76,10 +93,7 @@ class RiskEngine:
                 else:
                     self._keyed.setdefault(event_type, {}).setdefault(det.keyspace, []).append(det)
 
-    @property
-    def config_version(self) -> str:
-        return self.config.version
-
+    # --- detection -----------------------------------------------------------------
     def routes(self, event: Event) -> list[tuple[str, str]]:
         """The distinct ``(keyspace, entity id)`` pairs whose state this event updates."""
         out: list[tuple[str, str]] = []
@@ -92,13 +106,13 @@ class RiskEngine:
                     out.append((keyspace, entity))
         return out
 
-    def process_stateless(self, event: Event) -> list[Alert]:
+    def detect_stateless(self, event: Event) -> list[Finding]:
         findings: list[Finding] = []
         for det in self._stateless.get(event.event_type, ()):
             findings.extend(det.observe(event, None)[1])
-        return [self.policy.alert_for(f) for f in findings]
+        return findings
 
-    def process_keyed(self, event: Event, keyspace: str, entity: str, store: StateStore) -> list[Alert]:
+    def detect_keyed(self, event: Event, keyspace: str, entity: str, store: StateStore) -> list[Finding]:
         """Run the detectors of ``keyspace`` whose key for ``event`` is ``entity``."""
         findings: list[Finding] = []
         for det in self._keyed.get(event.event_type, {}).get(keyspace, ()):
@@ -106,18 +120,18 @@ class RiskEngine:
                 continue
             key = state_key(det, entity)
             state, found = det.observe(event, store.get(key))
-            self._store(store, key, state)
+            _put(store, key, state)
             findings.extend(found)
-        return [self.policy.alert_for(f) for f in findings]
+        return findings
 
-    def process(self, event: Event, store: StateStore) -> list[Alert]:
-        """Everything for one event in one process (``replay`` and tests)."""
-        alerts = self.process_stateless(event)
+    def detect(self, event: Event, store: StateStore) -> list[Finding]:
+        """Every detector for one event in one process (``replay`` and tests)."""
+        findings = self.detect_stateless(event)
         for keyspace, entity in self.routes(event):
-            alerts.extend(self.process_keyed(event, keyspace, entity, store))
-        return alerts
+            findings.extend(self.detect_keyed(event, keyspace, entity, store))
+        return findings
 
-    def advance(self, watermark: float, store: StateStore, keys: Iterable[str] | None = None) -> list[Alert]:
+    def advance_detectors(self, watermark: float, store: StateStore, keys: Iterable[str] | None = None) -> list[Finding]:
         """Advance every stateful entity (or only ``keys``) to ``watermark``."""
         findings: list[Finding] = []
         for key in list(store.keys() if keys is None else keys):
@@ -126,9 +140,9 @@ class RiskEngine:
             if det is None:
                 continue
             state, found = det.advance(store.get(key), watermark)
-            self._store(store, key, state)
+            _put(store, key, state)
             findings.extend(found)
-        return [self.policy.alert_for(f) for f in findings]
+        return findings
 
     def keyspace_of(self, key: str) -> tuple[str, str] | None:
         """``(keyspace, entity)`` for a state key, or None if its detector is gone."""
@@ -138,25 +152,60 @@ class RiskEngine:
             return None
         return det.keyspace, entity
 
+    # --- alerting ------------------------------------------------------------------
     @staticmethod
-    def _store(store: StateStore, key: str, state: State) -> None:
-        if state is None:
-            store.delete(key)
-        else:
-            store.set(key, state)
+    def subject_of(finding: Finding) -> str:
+        return subject_of(finding)
+
+    def alert(self, finding: Finding, book: StateStore) -> Outcome:
+        subject = subject_of(finding)
+        state, outcome = self.book.on_finding(finding, book.get(subject))
+        _put(book, subject, state)
+        return outcome
+
+    def act(self, action: dict, book: StateStore) -> Outcome:
+        """Apply a validated action (``streams.actions.decode_action``)."""
+        subject = action["subject"]
+        state, outcome = self.book.on_action(action, book.get(subject))
+        _put(book, subject, state)
+        return outcome
+
+    def advance_alerts(self, watermark: float, book: StateStore, subjects: Iterable[str] | None = None) -> Outcome:
+        outcome = Outcome()
+        for subject in list(book.keys() if subjects is None else subjects):
+            state, step = self.book.advance(book.get(subject), watermark)
+            _put(book, subject, state)
+            outcome.extend(step)
+        return outcome
 
 
-def run_events(engine: RiskEngine, events: Iterable[Event], store: StateStore | None = None) -> Iterator[Alert]:
-    """Run events in order through ``engine`` with periodic sweeps (the replay loop)."""
+def run_events(engine: RiskEngine, events: Iterable[Event], store: StateStore | None = None,
+               book: StateStore | None = None) -> Iterator[Alert]:
+    """Run events in order through ``engine`` with periodic sweeps (the replay loop).
+
+    Yields every alert record (openings, updates, escalations, resolutions).
+    """
     store = store if store is not None else DictStateStore()
+    book = book if book is not None else DictStateStore()
     watermark = float("-inf")
     next_sweep = None
     for event in events:
-        yield from engine.process(event, store)
+        for finding in engine.detect(event, store):
+            yield from engine.alert(finding, book).records
         if event.time > watermark:
             watermark = event.time
             if next_sweep is None:
                 next_sweep = watermark + SWEEP_INTERVAL_S
             elif watermark >= next_sweep:
-                yield from engine.advance(watermark, store)
+                for finding in engine.advance_detectors(watermark, store):
+                    yield from engine.alert(finding, book).records
+                yield from engine.advance_alerts(watermark, book).records
                 next_sweep = watermark + SWEEP_INTERVAL_S
+
+
+def opened(alerts: Iterable[Alert]) -> dict[str, Alert]:
+    """The first record of each alert id: what was raised, ignoring later lifecycle records."""
+    first: dict[str, Alert] = {}
+    for alert in alerts:
+        first.setdefault(alert.alert_id, alert)
+    return first

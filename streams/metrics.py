@@ -9,10 +9,11 @@ from __future__ import annotations
 import urllib.request
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, Info, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from alerts.model import Alert
+from alerts.book import Outcome
+from alerts.model import Alert, AlertStatus
 
 
 class Metrics:
@@ -30,8 +31,36 @@ class Metrics:
             "riskwatch_events_rejected_total", "Messages sent to the dead-letter topic, per input topic and reason.",
             ["topic", "reason"], registry=r)
         self.alerts_emitted = Counter(
-            "riskwatch_alerts_emitted_total", "Alerts published to the alert topic, per tier and typology.",
+            "riskwatch_alerts_emitted_total", "Alerts opened (published with status open), per tier and typology.",
             ["tier", "typology"], registry=r)
+        self.alerts_by_branch = Counter(
+            "riskwatch_alerts_by_branch_total", "Alerts opened, per tier and branch ('none' when unknown).",
+            ["tier", "branch"], registry=r)
+        self.alerts_by_partner = Counter(
+            "riskwatch_alerts_by_partner_total", "Alerts opened, per tier and partner ('none' when unknown).",
+            ["tier", "partner"], registry=r)
+        self.alert_records = Counter(
+            "riskwatch_alert_records_total", "Alert lifecycle records published, per status.", ["status"], registry=r)
+        self.open_alerts = Gauge(
+            "riskwatch_open_alerts", "Alerts opened and not yet resolved by this worker, per tier.", ["tier"],
+            registry=r)
+        self.escalations = Counter(
+            "riskwatch_alert_escalations_total",
+            "Response-deadline breaches: an alert not acknowledged in time was escalated, per tier.", ["tier"],
+            registry=r)
+        self.suppressed_findings = Counter(
+            "riskwatch_suppressed_findings_total", "Findings swallowed by an active suppression, per typology.",
+            ["detector", "typology"], registry=r)
+        self.dispositions = Counter(
+            "riskwatch_alert_dispositions_total",
+            "Alerts resolved by people, per detector and disposition (confirmed or false_positive): "
+            "confirmed precision = confirmed / all.", ["detector", "disposition"], registry=r)
+        self.alertmanager_pushes = Counter(
+            "riskwatch_alertmanager_pushes_total", "Pushes of alerts to Alertmanager, per result.", ["result"],
+            registry=r)
+        self.alertmanager_dropped = Counter(
+            "riskwatch_alertmanager_dropped_total",
+            "Alerts dropped from a full Alertmanager queue (still on the alert topic).", registry=r)
         self.processing_seconds = Histogram(
             "riskwatch_processing_seconds", "Time from a message's arrival at the worker to its findings being done.",
             ["stage"], buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
@@ -41,8 +70,32 @@ class Metrics:
         if version:
             self.build_info.info({"version": version})
 
-    def alert(self, alert: Alert) -> None:
-        self.alerts_emitted.labels(alert.tier.value, alert.typology).inc()
+    def alert_outcome(self, outcome: Outcome) -> None:
+        """Count what one step of the alert book produced."""
+        for alert in outcome.records:
+            self.alert_record(alert)
+        for detector, typology in outcome.suppressed:
+            self.suppressed_findings.labels(detector, typology).inc()
+        for detector, _typology, disposition, _agent in outcome.dispositions:
+            self.dispositions.labels(detector, disposition).inc()
+        for before, after in outcome.tier_moves:
+            if before is not None:
+                self.open_alerts.labels(before).dec()
+            if after is not None:
+                self.open_alerts.labels(after).inc()
+
+    def alert_record(self, alert: Alert) -> None:
+        tier = alert.tier.value
+        self.alert_records.labels(alert.status.value).inc()
+        if alert.status == AlertStatus.OPEN and alert.count == 1:
+            self.alerts_emitted.labels(tier, alert.typology).inc()
+            self.alerts_by_branch.labels(tier, alert.branch_id or "none").inc()
+            self.alerts_by_partner.labels(tier, alert.partner_id or "none").inc()
+        elif alert.status == AlertStatus.ESCALATED:
+            self.escalations.labels(tier).inc()
+
+    def alertmanager_result(self, ok: bool, count: int) -> None:
+        self.alertmanager_pushes.labels("success" if ok else "failure").inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

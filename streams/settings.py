@@ -7,14 +7,18 @@ an empty environment so that only these settings decide.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+
+import orjson
 from pathlib import Path
 
-from detectors.config import ConfigError, DetectorConfig, load_detector_config
+from alerts.policy import AlertPolicyConfig
+from detectors.config import ConfigError, DetectorConfig, apply_overrides, overlay_section, read_thresholds
 
 DEFAULT_BROKER_URL = "kafka://127.0.0.1:9092"
 
@@ -33,6 +37,12 @@ class TopicNames:
     #: keeps state for (account, agent, ...), so that state for one entity
     #: always lives in one partition.
     keyed: str = "riskwatch.keyed-events"
+    #: Latest record of each alert, keyed by alert id (compacted on Apache Kafka).
+    alert_state: str = "risk.alerts.state"
+    #: ack / resolve / suppress actions from other services, keyed by the alert's subject.
+    actions: str = "risk.alert-actions"
+    #: Internal topic carrying detector findings to the alert stage, keyed by subject.
+    findings: str = "riskwatch.findings"
 
     @property
     def inputs(self) -> dict[str, str]:
@@ -43,9 +53,19 @@ class TopicNames:
     def dead_letter(topic: str) -> str:
         return f"{topic}.dlq"
 
+    @property
+    def consumed(self) -> list[str]:
+        """Topics whose bad messages are dead-lettered: the inputs and the actions."""
+        return [*self.inputs.values(), self.actions]
+
     def all_topics(self) -> list[str]:
-        inputs = list(self.inputs.values())
-        return [*inputs, *(self.dead_letter(t) for t in inputs), self.alerts, self.keyed]
+        consumed = self.consumed
+        return [*consumed, *(self.dead_letter(t) for t in consumed), self.alerts, self.alert_state, self.keyed,
+                self.findings]
+
+    @property
+    def compacted(self) -> set[str]:
+        return {self.alert_state}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +85,13 @@ class Settings:
     max_future_skew_s: float = 86_400.0
     thresholds_file: Path | None = None
     detectors: DetectorConfig = field(default_factory=DetectorConfig)
+    alert_policy: AlertPolicyConfig = field(default_factory=AlertPolicyConfig)
+    #: Alertmanager base URL for paging high and critical alerts; None: no paging.
+    alertmanager_url: str | None = None
+
+    @property
+    def config_version(self) -> str:
+        return config_version(self.detectors, self.alert_policy)
 
     def with_broker(self, broker_url: str) -> "Settings":
         return replace(self, broker_url=broker_url)
@@ -114,14 +141,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     ``kafka``), ``RISKWATCH_METRICS_ADDR`` (``host:port``),
     ``RISKWATCH_DATA_DIR``, ``RISKWATCH_THRESHOLDS`` (a JSON file overriding
     detector defaults), ``RISKWATCH_MAX_FUTURE_SKEW_S`` and
-    ``RISKWATCH_TOPIC_{POLICY,PAYMENT,COMPLAINT,ALERTS,KEYED}``. An empty
+    ``RISKWATCH_ALERTMANAGER_URL`` (e.g. ``http://127.0.0.1:9093``; unset: no paging) and
+    ``RISKWATCH_TOPIC_{POLICY,PAYMENT,COMPLAINT,ALERTS,KEYED,ALERT_STATE,ACTIONS,FINDINGS}``. An empty
     variable counts as unset. A value riskwatch cannot use raises
     :class:`SettingsError` naming the variable.
     """
     env = os.environ if env is None else env
     defaults = TopicNames()
     names = {}
-    for part in ("policy", "payment", "complaint", "alerts", "keyed"):
+    for part in ("policy", "payment", "complaint", "alerts", "keyed", "alert_state", "actions", "findings"):
         variable = f"RISKWATCH_TOPIC_{part.upper()}"
         topic = _text(env, variable, getattr(defaults, part))
         if not _TOPIC_NAME.fullmatch(topic):
@@ -130,7 +158,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"{variable}={topic!r} is already the topic of another stream")
         names[part] = topic
     topics = TopicNames(**names)
-    clash = next((t for t in topics.inputs.values() if TopicNames.dead_letter(t) in names.values()), None)
+    clash = next((t for t in topics.consumed if TopicNames.dead_letter(t) in names.values()), None)
     if clash is not None:
         raise SettingsError(f"RISKWATCH_TOPIC_*: {TopicNames.dead_letter(clash)!r} is the dead-letter topic of {clash!r}")
     profile = _text(env, "RISKWATCH_BROKER_PROFILE", "embedded")
@@ -152,9 +180,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     broker_url = _text(env, "RISKWATCH_BROKER_URL", DEFAULT_BROKER_URL)
     bootstrap_servers(broker_url)  # fail early on a malformed URL
     try:
-        detectors = load_detector_config(thresholds_path)
+        detectors, alert_policy = load_thresholds(thresholds_path)
     except ConfigError as exc:
         raise SettingsError(f"RISKWATCH_THRESHOLDS: {exc}") from None
+    alertmanager_url = _text(env, "RISKWATCH_ALERTMANAGER_URL", "") or None
+    if alertmanager_url is not None and not alertmanager_url.startswith(("http://", "https://")):
+        raise SettingsError(f"RISKWATCH_ALERTMANAGER_URL must be an http(s) URL, got {alertmanager_url!r}")
     return Settings(
         broker_url=broker_url,
         topics=topics,
@@ -167,4 +198,23 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_future_skew_s=skew,
         thresholds_file=thresholds_path,
         detectors=detectors,
+        alert_policy=alert_policy,
+        alertmanager_url=alertmanager_url,
     )
+
+
+def load_thresholds(path: Path | None) -> tuple[DetectorConfig, AlertPolicyConfig]:
+    """Detector thresholds and the alert policy: defaults, overlaid with the
+    file's sections (``alert_policy`` for the policy, the rest for detectors)."""
+    if path is None:
+        return DetectorConfig(), AlertPolicyConfig()
+    overrides = read_thresholds(path)
+    policy = overlay_section("alert_policy", AlertPolicyConfig(), overrides.pop("alert_policy", {}))
+    return apply_overrides(DetectorConfig(), overrides), policy
+
+
+def config_version(detectors: DetectorConfig, policy: AlertPolicyConfig) -> str:
+    """Short hash of every threshold and rule in force: carried by every alert."""
+    canonical = orjson.dumps({"detectors": detectors.as_dict(), "alert_policy": asdict(policy)},
+                             option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()[:12]

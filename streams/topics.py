@@ -45,7 +45,10 @@ def ensure_topics(settings: Settings, create: bool = True) -> list[TopicStatus]:
         missing = [t for t in wanted if t not in existing]
         created: set[str] = set()
         if create and missing:
-            new = [NewTopic(name=t, num_partitions=settings.partitions, replication_factor=1) for t in missing]
+            compacted = settings.topics.compacted
+            new = [NewTopic(name=t, num_partitions=settings.partitions, replication_factor=1,
+                            topic_configs={"cleanup.policy": "compact"} if t in compacted else {})
+                   for t in missing]
             try:
                 admin.create_topics(new, validate_only=False)
                 created = set(missing)

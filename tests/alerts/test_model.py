@@ -4,8 +4,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from alerts.model import Alert, AlertTier, alert_id, iso_time
-from alerts.tiering import TierPolicy
+from alerts.book import AlertBook
+from alerts.model import Alert, AlertStatus, AlertTier, alert_id, iso_time
+from alerts.policy import AlertPolicyConfig
 from builders import T0
 from detectors.base import Finding, Tier
 
@@ -24,6 +25,12 @@ FINDING = Finding(
     evidence={"payments": 3, "event_ids": ["p1", "p2", "p3"]},
     branch_id="B1",
 )
+
+
+def opened(finding: Finding, emitted_at: float, version: str = "cfg123") -> Alert:
+    book = AlertBook(AlertPolicyConfig(), version, clock=lambda: emitted_at)
+    _state, outcome = book.on_finding(finding, None)
+    return outcome.records[0]
 
 
 def test_alert_id_is_the_documented_hash():
@@ -57,16 +64,17 @@ def test_iso_time(epoch, iso):
     assert iso_time(epoch) == iso
 
 
-def test_tier_policy_turns_a_finding_into_an_open_alert():
-    alert = TierPolicy("cfg123", clock=lambda: T0 + 9000.0).alert_for(FINDING)
+def test_the_book_turns_a_first_finding_into_an_open_alert():
+    alert = opened(FINDING, T0 + 9000.0)
     assert alert == Alert(
         alert_id="2119017ace7c7918809db9c8",
-        status="open",
+        status=AlertStatus.OPEN,
         tier=AlertTier.HIGH,
         tier_reason="structuring: 3 near-threshold payments summing past the threshold",
         typology="structuring",
         entity_type="account",
         entity_id="ACC1",
+        subject="account:ACC1",
         score=2.76,
         summary=FINDING.summary,
         evidence=FINDING.evidence,
@@ -78,18 +86,22 @@ def test_tier_policy_turns_a_finding_into_an_open_alert():
         emitted_at=T0 + 9000.0,
         branch_id="B1",
         partner_id=None,
+        count=1,
+        first_seen=T0 + 7200.0,
+        last_seen=T0 + 7200.0,
+        ack_deadline=T0 + 7200.0 + 24 * 3600.0,  # high: 24 h to acknowledge
     )
 
 
 def test_alert_id_does_not_depend_on_when_it_was_emitted():
-    early = TierPolicy("cfg", clock=lambda: T0).alert_for(FINDING)
-    late = TierPolicy("cfg", clock=lambda: T0 + 86_400.0).alert_for(FINDING)
+    early = opened(FINDING, T0, "cfg")
+    late = opened(FINDING, T0 + 86_400.0, "cfg")
     assert early.alert_id == late.alert_id
     assert early.emitted_at != late.emitted_at
 
 
 def test_alert_json_and_key():
-    alert = TierPolicy("cfg123", clock=lambda: T0 + 9000.0).alert_for(FINDING)
+    alert = opened(FINDING, T0 + 9000.0)
     assert alert.key == b"account:ACC1"
     data = orjson.loads(alert.to_json())
     assert data == {
@@ -100,6 +112,7 @@ def test_alert_json_and_key():
         "typology": "structuring",
         "entity_type": "account",
         "entity_id": "ACC1",
+        "subject": "account:ACC1",
         "score": 2.76,
         "summary": FINDING.summary,
         "evidence": {"payments": 3, "event_ids": ["p1", "p2", "p3"]},
@@ -111,6 +124,17 @@ def test_alert_json_and_key():
         "emitted_at": "2023-11-19T02:30:00.000Z",
         "branch_id": "B1",
         "partner_id": None,
+        "count": 1,
+        "first_seen": "2023-11-19T02:00:00.000Z",
+        "last_seen": "2023-11-19T02:00:00.000Z",
+        "escalation_level": 0,
+        "ack_deadline": "2023-11-20T02:00:00.000Z",
+        "acknowledged_by": None,
+        "acknowledged_at": None,
+        "resolved_by": None,
+        "resolved_at": None,
+        "resolution": None,
+        "runbook_url": None,
         "schema_version": 1,
     }
 

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.model import Alert
+from alerts.model import Alert, AlertStatus
 from detectors.base import Tier
 from streams.evaluate import MATCH_SLACK_S, evaluate_generated, score_alerts
 from streams.generator import TruthRecord
 
 
 def _alert(alert_id: str, typology: str, entity: str, at: float) -> Alert:
-    return Alert(alert_id, "open", Tier.HIGH, "r", typology, "account", entity, 1.0, "s", {"event_ids": ["e"]},
-                 "d", "1", "v", at, at, 0.0)
+    return Alert(alert_id=alert_id, status=AlertStatus.OPEN, tier=Tier.HIGH, tier_reason="r", typology=typology,
+                 entity_type="account", entity_id=entity, subject=f"account:{entity}", score=1.0, summary="s",
+                 evidence={"event_ids": ["e"]}, detector="d", detector_version="1", config_version="v",
+                 event_time=at, window_start=at, emitted_at=0.0)
 
 
 def _truth(typology: str, entity: str, start: float, end: float, benign: bool = False) -> TruthRecord:
