@@ -130,10 +130,11 @@ def test_topic_names():
     assert topics.inputs == {"policy": "policy.events", "payment": "payment.events", "complaint": "complaint.events"}
     assert TopicNames.dead_letter("policy.events") == "policy.events.dlq"
     assert topics.all_topics() == [
-        "policy.events", "payment.events", "complaint.events",
-        "policy.events.dlq", "payment.events.dlq", "complaint.events.dlq",
-        "risk.alerts", "riskwatch.keyed-events",
+        "policy.events", "payment.events", "complaint.events", "risk.alert-actions",
+        "policy.events.dlq", "payment.events.dlq", "complaint.events.dlq", "risk.alert-actions.dlq",
+        "risk.alerts", "risk.alerts.state", "riskwatch.keyed-events", "riskwatch.findings",
     ]
+    assert topics.compacted == {"risk.alerts.state"}
 
 
 def test_with_broker_changes_only_the_broker():
