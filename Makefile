@@ -20,6 +20,7 @@ demo: install
 	$(BIN)/riskwatch demo
 
 test: install
+	deploy/install-test-services.sh
 	$(BIN)/python -m pytest -q
 
 clean:

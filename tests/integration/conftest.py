@@ -92,31 +92,46 @@ class RunningSystem:
 
 
 @pytest.fixture
-def system(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[RunningSystem]:
-    """A worker on its own fresh topics and consumer group, stopped after the test."""
-    suffix = uuid.uuid4().hex[:8]
-    port = free_port()
-    env = {
-        "RISKWATCH_BROKER_URL": broker.url,
-        "RISKWATCH_APP_ID": f"riskwatch-test-{suffix}",
-        "RISKWATCH_TOPIC_POLICY": f"policy.events.{suffix}",
-        "RISKWATCH_TOPIC_PAYMENT": f"payment.events.{suffix}",
-        "RISKWATCH_TOPIC_COMPLAINT": f"complaint.events.{suffix}",
-        "RISKWATCH_TOPIC_ALERTS": f"risk.alerts.{suffix}",
-        "RISKWATCH_TOPIC_KEYED": f"riskwatch.keyed-events.{suffix}",
-        "RISKWATCH_TOPIC_ALERT_STATE": f"risk.alerts.state.{suffix}",
-        "RISKWATCH_TOPIC_ACTIONS": f"risk.alert-actions.{suffix}",
-        "RISKWATCH_TOPIC_FINDINGS": f"riskwatch.findings.{suffix}",
-        "RISKWATCH_METRICS_ADDR": f"127.0.0.1:{port}",
-        "RISKWATCH_DATA_DIR": str(tmp_path / "data"),
-        "RISKWATCH_PARTITIONS": "4",
-    }
-    settings = load_settings(env)
-    ensure_topics(settings)
-    log_path = tmp_path / "worker.log"
-    process = start_riskwatch(["worker", "--loglevel", "info"], env, log_path)
-    running = RunningSystem(settings, env, f"http://127.0.0.1:{port}/metrics", log_path, process)
+def start_system(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[Callable[..., RunningSystem]]:
+    """Starts workers, each on its own fresh topics and consumer group (extra
+    ``RISKWATCH_*`` variables as keyword arguments); all are stopped after the test."""
+    started: list[RunningSystem] = []
+
+    def start(**extra_env: str) -> RunningSystem:
+        suffix = uuid.uuid4().hex[:8]
+        port = free_port()
+        env = {
+            "RISKWATCH_BROKER_URL": broker.url,
+            "RISKWATCH_APP_ID": f"riskwatch-test-{suffix}",
+            "RISKWATCH_TOPIC_POLICY": f"policy.events.{suffix}",
+            "RISKWATCH_TOPIC_PAYMENT": f"payment.events.{suffix}",
+            "RISKWATCH_TOPIC_COMPLAINT": f"complaint.events.{suffix}",
+            "RISKWATCH_TOPIC_ALERTS": f"risk.alerts.{suffix}",
+            "RISKWATCH_TOPIC_KEYED": f"riskwatch.keyed-events.{suffix}",
+            "RISKWATCH_TOPIC_ALERT_STATE": f"risk.alerts.state.{suffix}",
+            "RISKWATCH_TOPIC_ACTIONS": f"risk.alert-actions.{suffix}",
+            "RISKWATCH_TOPIC_FINDINGS": f"riskwatch.findings.{suffix}",
+            "RISKWATCH_METRICS_ADDR": f"127.0.0.1:{port}",
+            "RISKWATCH_DATA_DIR": str(tmp_path / f"data-{suffix}"),
+            "RISKWATCH_PARTITIONS": "4",
+            **extra_env,
+        }
+        settings = load_settings(env)
+        ensure_topics(settings)
+        log_path = tmp_path / f"worker-{suffix}.log"
+        process = start_riskwatch(["worker", "--loglevel", "info"], env, log_path)
+        running = RunningSystem(settings, env, f"http://127.0.0.1:{port}/metrics", log_path, process)
+        started.append(running)
+        return running
+
     try:
-        yield running
+        yield start
     finally:
-        stop_process(process)
+        for running in started:
+            stop_process(running.process)
+
+
+@pytest.fixture
+def system(start_system: Callable[..., RunningSystem]) -> RunningSystem:
+    """A worker on its own fresh topics and consumer group, stopped after the test."""
+    return start_system()
