@@ -11,6 +11,7 @@ from pathlib import Path
 
 import orjson
 
+from streams.codec import InvalidEvent
 from streams.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("riskwatch")
@@ -145,6 +146,32 @@ def cmd_evaluate_generated(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_act(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime, timezone
+
+    from kafka import KafkaProducer
+
+    from streams.actions import decode_action, encode_action
+
+    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    action = {"action": args.action, "subject": args.subject, "who": args.who, "at": args.at or now}
+    if args.action in ("ack", "resolve"):
+        action["alert_id"] = args.alert_id
+    if args.action == "resolve":
+        action["disposition"] = args.disposition
+    if args.action == "suppress":
+        action.update(entity_type=args.entity_type, entity_id=args.entity_id, typology=args.typology,
+                      until=args.until, reason=args.reason)
+    decode_action(orjson.dumps(action))  # the worker would dead-letter it: say so here instead
+    key, value = encode_action(action)
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks=1)
+    producer.send(settings.topics.actions, key=key, value=value)
+    producer.flush()
+    producer.close()
+    print(f"sent {args.action} to {settings.topics.actions}", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from streams.demo import run_demo
 
@@ -207,6 +234,27 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help='one JSON object: {"typologies": {...}}')
     e.set_defaults(func=cmd_evaluate_generated)
 
+    p = sub.add_parser("act", help="acknowledge, resolve or suppress alerts (writes to the actions topic)")
+    acts = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, text in (("ack", "acknowledge an alert (stops its escalation)"),
+                       ("resolve", "resolve an alert with a disposition"),
+                       ("suppress", "stop new alerts of a typology for an entity until a time")):
+        a = acts.add_parser(name, help=text)
+        a.add_argument("--subject", required=True, help="the alert's subject field, e.g. customer:CU123")
+        a.add_argument("--who", required=True, help="who acts (an id, not a name)")
+        a.add_argument("--at", default=None, help="when (ISO-8601 with offset; default now)")
+        if name in ("ack", "resolve"):
+            a.add_argument("--alert-id", required=True)
+        if name == "resolve":
+            a.add_argument("--disposition", required=True, choices=["confirmed", "false_positive"])
+        if name == "suppress":
+            a.add_argument("--entity-type", required=True)
+            a.add_argument("--entity-id", required=True)
+            a.add_argument("--typology", required=True)
+            a.add_argument("--until", required=True, help="ISO-8601 with offset")
+            a.add_argument("--reason", required=True)
+        a.set_defaults(func=cmd_act)
+
     p = sub.add_parser("demo", help="broker, topics, worker and generator together, live in the terminal")
     p.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
@@ -230,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, settings)
     except KeyboardInterrupt:
         return 130
+    except InvalidEvent as exc:
+        print(f"riskwatch: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import pytest
 
 from streams.cli import build_parser, main
 
-SUBCOMMANDS = ["broker", "topics", "worker", "generate", "replay", "tail", "demo"]
+SUBCOMMANDS = ["broker", "topics", "worker", "generate", "replay", "tail", "demo", "act", "evaluate"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
