@@ -37,6 +37,7 @@ from streams.actions import decode_action
 from streams.codec import InvalidEvent, decode_event
 from streams.engine import SWEEP_INTERVAL_S, RiskEngine
 from streams.metrics import Metrics
+from streams.offsets import patch_faust_recovery
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -292,6 +293,8 @@ class Worker:
 def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: Metrics | None = None) -> Worker:
     """The faust app with its agents, wired to ``settings``; nothing is started."""
     _short_fetch_wait()
+    if settings.broker_profile == "embedded":
+        patch_faust_recovery(settings.bootstrap_servers)
     engine = engine or RiskEngine(settings.detectors, policy=settings.alert_policy)
     metrics = metrics or Metrics()
     metrics.build_info.info({"version": riskwatch_version(), "config_version": engine.config_version})

@@ -87,6 +87,15 @@ class RunningSystem:
     def alerts(self, expected: int | None = None) -> list[dict]:
         return [orjson.loads(r.value) for r in self.read(self.settings.topics.alerts, expected)]
 
+    def crash_and_restart(self) -> None:
+        """SIGKILL the worker, then start a new one on the same topics, group and data directory."""
+        import os
+        import signal
+
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+        self.process = start_riskwatch(["worker", "--loglevel", "info"], self.env, self.log_path)
+
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
