@@ -344,6 +344,11 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
     async def tick() -> None:
         await worker.send_ticks()
 
+    @app.timer(interval=0.5)
+    async def readiness() -> None:
+        recovered = app.tables.recovery.completed.is_set()
+        metrics.ready.set(1 if recovered and not app.rebalancing else 0)
+
     if pusher is not None:
         @app.task
         async def start_pushing() -> None:

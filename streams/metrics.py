@@ -65,6 +65,10 @@ class Metrics:
             "riskwatch_processing_seconds", "Time from a message's arrival at the worker to its findings being done.",
             ["stage"], buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
             registry=r)
+        self.ready = Gauge(
+            "riskwatch_worker_ready",
+            "1 when the worker has its partitions and has recovered its tables; 0 during start and rebalance.",
+            registry=r)
         self.build_info = Info("riskwatch_build", "riskwatch version and detector configuration version.",
                                registry=r)
         if version:

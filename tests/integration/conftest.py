@@ -80,12 +80,33 @@ class RunningSystem:
         raise AssertionError(f"worker did not finish: {counts}, wanted consumed={consumed} rejected={rejected} "
                              f"keyed={keyed}; log:\n{self.log_tail()}")
 
-    def read(self, topic: str, expected: int | None = None) -> list:
+    def read(self, topic: str, expected: int | None = None, idle_s: float = 2.0) -> list:
         """Records of ``topic``: all of them, or as soon as ``expected`` have arrived."""
-        return read_topic(self.settings, topic, until=lambda r: expected is not None and len(r) >= expected)
+        return read_topic(self.settings, topic, idle_s=idle_s,
+                          until=lambda r: expected is not None and len(r) >= expected)
 
-    def alerts(self, expected: int | None = None) -> list[dict]:
-        return [orjson.loads(r.value) for r in self.read(self.settings.topics.alerts, expected)]
+    def alerts(self, expected: int | None = None, idle_s: float = 2.0) -> list[dict]:
+        return [orjson.loads(r.value) for r in self.read(self.settings.topics.alerts, expected, idle_s)]
+
+    def wait_ready(self, timeout_s: float = 90.0) -> None:
+        """Wait until the worker reports it has its partitions and has recovered its tables."""
+        import urllib.request
+
+        from prometheus_client.parser import text_string_to_metric_families
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"worker exited; log:\n{self.log_tail()}"
+            try:
+                text = urllib.request.urlopen(self.metrics_url, timeout=2).read().decode()
+            except OSError:
+                time.sleep(0.3)
+                continue
+            if any(s.name == "riskwatch_worker_ready" and s.value == 1
+                   for f in text_string_to_metric_families(text) for s in f.samples):
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"worker not ready after {timeout_s:.0f} s; log:\n{self.log_tail()}")
 
     def crash_and_restart(self) -> None:
         """SIGKILL the worker, then start a new one on the same topics, group and data directory."""
