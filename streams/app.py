@@ -36,7 +36,7 @@ from detectors.events import Event
 from streams.actions import decode_action
 from streams.codec import InvalidEvent, decode_event
 from streams.engine import SWEEP_INTERVAL_S, RiskEngine
-from streams.metrics import Metrics
+from streams.metrics import Metrics, WorkerCollector
 from streams.offsets import patch_faust_recovery
 from streams.settings import Settings
 
@@ -107,6 +107,26 @@ def _short_fetch_wait() -> None:
 
     thread._create_worker_consumer = create
     thread._riskwatch_fetch_wait = True
+
+
+def consumer_lag(app: faust.App) -> dict[tuple[str, int], int]:
+    """Messages behind the high watermark for each assigned partition of this worker.
+
+    The high watermark comes from fetch responses, which are right on the
+    embedded broker (its ``end_offsets`` are not)."""
+    lag: dict[tuple[str, int], int] = {}
+    consumer = app.consumer
+    try:
+        assignment = consumer.assignment()
+    except Exception:  # not started, or between generations
+        return lag
+    for tp in assignment:
+        highwater = consumer.highwater(tp)
+        read = consumer._read_offset.get(tp)  # faust keeps the last offset handed to a stream
+        if highwater is None:
+            continue
+        lag[(tp.topic, tp.partition)] = max(0, highwater - (read + 1 if read is not None else 0))
+    return lag
 
 
 def faust_settings(settings: Settings) -> dict[str, Any]:
@@ -295,7 +315,7 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
     _short_fetch_wait()
     if settings.broker_profile == "embedded":
         patch_faust_recovery(settings.bootstrap_servers)
-    engine = engine or RiskEngine(settings.detectors, policy=settings.alert_policy)
+    engine = engine or RiskEngine(settings.detectors, policy=settings.alert_policy, timed=True)
     metrics = metrics or Metrics()
     metrics.build_info.info({"version": riskwatch_version(), "config_version": engine.config_version})
     app = faust.App(settings.app_id, **faust_settings(settings))
@@ -324,6 +344,8 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
 
     for stream_name, topic_name in names.inputs.items():
         _input_agent(worker, stream_name, topic_name)
+    metrics.registry.register(WorkerCollector(lag=lambda: consumer_lag(app), timings=engine.timings,
+                                              state_keys=worker.store.keys))
 
     @app.agent(worker.topics["keyed"], name="riskwatch.detect-keyed")
     async def detect_keyed(stream: Any) -> None:

@@ -75,7 +75,7 @@ def _put(store: StateStore, key: str, state: State) -> None:
 
 class RiskEngine:
     def __init__(self, config: DetectorConfig, clock: Callable[[], float] = time.time,
-                 policy: AlertPolicyConfig | None = None) -> None:
+                 policy: AlertPolicyConfig | None = None, timed: bool = False) -> None:
         from streams.settings import config_version
 
         self.config = config
@@ -84,6 +84,9 @@ class RiskEngine:
         self.detectors = build_detectors(config)
         self.by_name = {d.name: d for d in self.detectors}
         self.book = AlertBook(self.policy, self.config_version, clock)
+        #: detector -> [seconds spent in observe, calls], kept when ``timed`` (the
+        #: worker exports it); replay leaves it off to stay fast.
+        self.timings: dict[str, list[float]] | None = {d.name: [0.0, 0] for d in self.detectors} if timed else None
         self._stateless: dict[str, list[Detector]] = {}
         self._keyed: dict[str, dict[str, list[Detector]]] = {}
         for det in self.detectors:
@@ -109,8 +112,18 @@ class RiskEngine:
     def detect_stateless(self, event: Event) -> list[Finding]:
         findings: list[Finding] = []
         for det in self._stateless.get(event.event_type, ()):
-            findings.extend(det.observe(event, None)[1])
+            findings.extend(self._observe(det, event, None)[1])
         return findings
+
+    def _observe(self, det: Detector, event: Event, state: State) -> tuple[State, list[Finding]]:
+        if self.timings is None:
+            return det.observe(event, state)
+        started = time.perf_counter()
+        result = det.observe(event, state)
+        slot = self.timings[det.name]
+        slot[0] += time.perf_counter() - started
+        slot[1] += 1
+        return result
 
     def detect_keyed(self, event: Event, keyspace: str, entity: str, store: StateStore) -> list[Finding]:
         """Run the detectors of ``keyspace`` whose key for ``event`` is ``entity``."""
@@ -119,7 +132,7 @@ class RiskEngine:
             if det.key(event) != entity:
                 continue
             key = state_key(det, entity)
-            state, found = det.observe(event, store.get(key))
+            state, found = self._observe(det, event, store.get(key))
             _put(store, key, state)
             findings.extend(found)
         return findings

@@ -65,6 +65,11 @@ class Metrics:
             "riskwatch_processing_seconds", "Time from a message's arrival at the worker to its findings being done.",
             ["stage"], buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
             registry=r)
+        self.event_lag = Histogram(
+            "riskwatch_event_lag_seconds",
+            "Event-time lag of opened alerts: wall time the alert was emitted minus the event time behind it.",
+            buckets=(1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86_400, 3 * 86_400, 7 * 86_400),
+            registry=r)
         self.ready = Gauge(
             "riskwatch_worker_ready",
             "1 when the worker has its partitions and has recovered its tables; 0 during start and rebalance.",
@@ -92,6 +97,7 @@ class Metrics:
         tier = alert.tier.value
         self.alert_records.labels(alert.status.value).inc()
         if alert.status == AlertStatus.OPEN and alert.count == 1:
+            self.event_lag.observe(max(0.0, alert.emitted_at - alert.event_time))
             self.alerts_emitted.labels(tier, alert.typology).inc()
             self.alerts_by_branch.labels(tier, alert.branch_id or "none").inc()
             self.alerts_by_partner.labels(tier, alert.partner_id or "none").inc()
@@ -136,3 +142,58 @@ def scrape_progress(metrics_url: str, timeout_s: float = 2.0) -> ProgressCounts:
             elif sample.name == "riskwatch_alerts_emitted_total":
                 counts.alerts += sample.value
     return counts
+
+
+class WorkerCollector:
+    """Figures read at scrape time, so that the event path pays nothing for them:
+    consumer lag per topic and partition, detector evaluation time, and the
+    entities each detector holds state for.
+
+    ``lag`` returns ``{(topic, partition): messages behind the high watermark}``;
+    ``timings`` is the engine's ``{detector: [seconds, calls]}``; ``state_keys``
+    returns the state keys (``"<detector>|<entity>"``). Counting state keys
+    walks the table, so it is cached for ``state_every_s``.
+    """
+
+    def __init__(self, lag, timings, state_keys, state_every_s: float = 15.0) -> None:
+        self.lag = lag
+        self.timings = timings
+        self.state_keys = state_keys
+        self.state_every_s = state_every_s
+        self._state_counts: dict[str, int] = {}
+        self._state_at = float("-inf")
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        import time
+
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        lag = GaugeMetricFamily("riskwatch_consumer_lag", "Messages between the consumer's position and the "
+                                "partition's high watermark, per topic and partition.", labels=["topic", "partition"])
+        for (topic, partition), behind in sorted(self.lag().items()):
+            lag.add_metric([topic, str(partition)], behind)
+        yield lag
+        seconds = CounterMetricFamily("riskwatch_detector_seconds", "Time spent in each detector's observe().",
+                                      labels=["detector"])
+        calls = CounterMetricFamily("riskwatch_detector_evaluations", "Events each detector has observed.",
+                                    labels=["detector"])
+        for name, (spent, count) in sorted((self.timings or {}).items()):
+            seconds.add_metric([name], spent)
+            calls.add_metric([name], count)
+        yield seconds
+        yield calls
+        now = time.monotonic()
+        if now - self._state_at >= self.state_every_s:
+            counts: dict[str, int] = {}
+            for key in self.state_keys():
+                name = key.partition("|")[0]
+                counts[name] = counts.get(name, 0) + 1
+            self._state_counts, self._state_at = counts, now
+        entities = GaugeMetricFamily("riskwatch_state_entities", "Entities each detector keeps state for, in this "
+                                     "worker (refreshed every 15 s).", labels=["detector"])
+        for name, count in sorted(self._state_counts.items()):
+            entities.add_metric([name], count)
+        yield entities
