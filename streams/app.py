@@ -121,6 +121,8 @@ def consumer_lag(app: faust.App) -> dict[tuple[str, int], int]:
     except Exception:  # not started, or between generations
         return lag
     for tp in assignment:
+        if tp.topic.endswith("-changelog") or "__assignor" in tp.topic:
+            continue  # faust's own bookkeeping, not streams we process
         highwater = consumer.highwater(tp)
         read = consumer._read_offset.get(tp)  # faust keeps the last offset handed to a stream
         if highwater is None:
