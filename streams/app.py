@@ -203,6 +203,7 @@ class Worker:
 
     async def send_findings(self, findings: list[Finding]) -> None:
         for finding in findings:
+            self.metrics.findings.labels(finding.typology, finding.partner_id or "none").inc()
             subject = self.engine.subject_of(finding).encode()
             await self.topics["findings"].send(
                 key=subject, value=orjson.dumps({"finding": finding_to_dict(finding)}),
@@ -236,6 +237,7 @@ class Worker:
             await self.dead_letter_message(topic, message, error)
             return
         self.metrics.events_consumed.labels(topic, event.event_type).inc()
+        self.metrics.business_event(event.event_type, event.partner_id)
         self.watermark = max(self.watermark, event.time)
         await self.send_findings(self.engine.detect_stateless(event))
         payload = None

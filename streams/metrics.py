@@ -30,6 +30,14 @@ class Metrics:
         self.events_rejected = Counter(
             "riskwatch_events_rejected_total", "Messages sent to the dead-letter topic, per input topic and reason.",
             ["topic", "reason"], registry=r)
+        self.sales = Counter(
+            "riskwatch_sales_total", "Sales recorded (sale_recorded events), per partner ('none' when direct).",
+            ["partner"], registry=r)
+        self.complaints = Counter(
+            "riskwatch_complaints_total", "Complaints filed and resolved, per status.", ["status"], registry=r)
+        self.findings = Counter(
+            "riskwatch_findings_total", "Detector findings (before dedupe and suppression), per typology and partner.",
+            ["typology", "partner"], registry=r)
         self.alerts_emitted = Counter(
             "riskwatch_alerts_emitted_total", "Alerts opened (published with status open), per tier and typology.",
             ["tier", "typology"], registry=r)
@@ -78,6 +86,15 @@ class Metrics:
                                registry=r)
         if version:
             self.build_info.info({"version": version})
+
+    def business_event(self, event_type: str, partner_id: str | None) -> None:
+        """Counts behind the business KPIs (compliance rate, complaint handling on time)."""
+        if event_type == "sale_recorded":
+            self.sales.labels(partner_id or "none").inc()
+        elif event_type == "complaint_filed":
+            self.complaints.labels("filed").inc()
+        elif event_type == "complaint_resolved":
+            self.complaints.labels("resolved").inc()
 
     def alert_outcome(self, outcome: Outcome) -> None:
         """Count what one step of the alert book produced."""
