@@ -34,6 +34,19 @@ _TIERS = [Tier.LOW, Tier.MEDIUM, Tier.HIGH, Tier.CRITICAL]
 _CUSTOMER_LINKED = ("account", "policy", "customer")
 
 
+@dataclass(frozen=True, slots=True)
+class Disposition:
+    """A person's verdict on an alert, fed back to metrics and to the agent integrity score."""
+
+    alert_id: str
+    detector: str
+    typology: str
+    disposition: str  # confirmed | false_positive
+    agent_id: str | None
+    #: When the verdict was given (epoch seconds, the action's ``at``).
+    at: float
+
+
 @dataclass
 class Outcome:
     """What one step of the book produced, for the shell to publish and count."""
@@ -41,8 +54,8 @@ class Outcome:
     records: list[Alert] = field(default_factory=list)
     #: Findings swallowed by an active suppression.
     suppressed: list[tuple[str, str]] = field(default_factory=list)  # (detector, typology)
-    #: Dispositions recorded by ``resolve`` actions: (detector, typology, disposition, agent id or None).
-    dispositions: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    #: Dispositions recorded by ``resolve`` actions.
+    dispositions: list["Disposition"] = field(default_factory=list)
     #: Open alerts moving between tiers: (from, to), None for "not open" (opened, raised, resolved).
     tier_moves: list[tuple[str | None, str | None]] = field(default_factory=list)
 
@@ -211,7 +224,8 @@ class AlertBook:
             alert.update(status=AlertStatus.RESOLVED.value, resolved_by=action["who"], resolved_at=action["at"],
                          resolution=action["disposition"])
             agent = alert["entity_id"] if alert["entity_type"] == "agent" else alert["evidence"].get("agent_id")
-            out.dispositions.append((alert["detector"], alert["typology"], action["disposition"], agent))
+            out.dispositions.append(Disposition(alert["alert_id"], alert["detector"], alert["typology"],
+                                                action["disposition"], agent, action["at"]))
             out.tier_moves.append((alert["tier"], None))
         out.records.append(self._record(alert))
         return state, out

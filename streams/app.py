@@ -30,7 +30,8 @@ from kafka.partitioner.default import murmur2
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from alerts.alertmanager import AlertmanagerPusher
-from alerts.book import Outcome
+from alerts.book import Disposition, Outcome
+from alerts.model import iso_time
 from detectors.base import Finding, Tier
 from detectors.events import Event
 from streams.actions import decode_action
@@ -194,6 +195,7 @@ class Worker:
     store: TableStateStore
     book: TableStateStore
     pusher: AlertmanagerPusher | None = None
+    complaint_topic: Any = None
     #: keyed partition -> (watermark, next sweep), event time in seconds
     sweeps: dict[int, list[float]] = field(default_factory=dict)
     #: Newest event time this worker's input agents have seen.
@@ -216,7 +218,18 @@ class Worker:
             await self.topics["alert_state"].send(key=alert.alert_id.encode(), value=value)
             if self.pusher is not None:
                 self.pusher.submit(alert)
+        for verdict in outcome.dispositions:
+            if verdict.disposition == "confirmed" and verdict.agent_id:
+                await self.feed_back_confirmation(verdict)
         self.metrics.alert_outcome(outcome)
+
+    async def feed_back_confirmation(self, verdict: Disposition) -> None:
+        """A confirmed alert on an agent becomes an ``alert_confirmed`` event on the
+        complaint stream, so the agent integrity score takes its deduction through
+        the ordinary path (validated, re-keyed, deduplicated by event id)."""
+        event = {"schema_version": 1, "event_id": f"confirmed-{verdict.alert_id}", "event_type": "alert_confirmed",
+                 "event_time": iso_time(verdict.at), "agent_id": verdict.agent_id, "typology": verdict.typology}
+        await self.complaint_topic.send(key=verdict.agent_id.encode(), value=orjson.dumps(event))
 
     async def dead_letter_message(self, topic: str, message: Any, error: InvalidEvent) -> None:
         headers = [
@@ -344,6 +357,7 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
         store=TableStateStore(table),
         book=TableStateStore(book),
         pusher=pusher,
+        complaint_topic=app.topic(names.complaint, **raw),
     )
 
     for stream_name, topic_name in names.inputs.items():

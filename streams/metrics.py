@@ -102,8 +102,8 @@ class Metrics:
             self.alert_record(alert)
         for detector, typology in outcome.suppressed:
             self.suppressed_findings.labels(detector, typology).inc()
-        for detector, _typology, disposition, _agent in outcome.dispositions:
-            self.dispositions.labels(detector, disposition).inc()
+        for verdict in outcome.dispositions:
+            self.dispositions.labels(verdict.detector, verdict.disposition).inc()
         for before, after in outcome.tier_moves:
             if before is not None:
                 self.open_alerts.labels(before).dec()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from alerts.book import AlertBook, subject_of
+from alerts.book import AlertBook, Disposition, subject_of
 from alerts.model import AlertStatus
 from alerts.policy import AlertPolicyConfig
 from builders import T0
@@ -135,7 +135,8 @@ def test_resolve_with_a_disposition_is_reported_for_feedback():
                "at": T0 + H, "disposition": "confirmed"}
     state, out = b.on_action(resolve, state)
     assert out.records[0].status == AlertStatus.RESOLVED and out.records[0].resolution == "confirmed"
-    assert out.dispositions == [("complaint_spike", "complaint_spike", "confirmed", "A7")]
+    assert out.dispositions == [Disposition(records[0].alert_id, "complaint_spike", "complaint_spike", "confirmed",
+                                            "A7", T0 + H)]
     # A finding for a resolved id does not reopen it; a second resolve is ignored.
     state, out = b.on_finding(finding("complaint_spike", "A7", entity_type="agent", customer=None, ids=["new"]), state)
     assert out.records == []
