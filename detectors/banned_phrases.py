@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 from detectors.base import Detector, Finding, State, Tier, register
+from detectors.datafiles import read_data_file
 from detectors.events import Event
 from detectors.text import fold, fold_with_positions
 
@@ -42,11 +41,54 @@ class BannedPhraseConfig:
 
 def load_phrases(phrases_file: str = "") -> list[str]:
     """The phrase list: non-empty, non-comment lines of the file."""
-    if phrases_file:
-        text = Path(phrases_file).read_text(encoding="utf-8")
-    else:
-        text = resources.files("detectors").joinpath("data/banned_phrases.txt").read_text(encoding="utf-8")
+    text = read_data_file("banned_phrases.txt", phrases_file).decode("utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseHit:
+    """One listed phrase found in a transcript; ``start``/``end`` index the original text."""
+
+    phrase: str
+    start: int
+    end: int
+
+
+class PhraseMatcher:
+    """The phrase list, folded, and the search of a transcript for it.
+
+    One home for the matching: the banned-phrase detector and the agent
+    integrity score both use it, so a phrase counts the same way in both.
+
+    >>> [h.phrase for h in PhraseMatcher().search("稳 赚 不 赔，不保证收益")]
+    ['稳赚不赔']
+    """
+
+    def __init__(self, phrases_file: str = "", skip_negated: bool = True) -> None:
+        self.skip_negated = skip_negated
+        folded: dict[str, str] = {}
+        for phrase in load_phrases(phrases_file):
+            key = fold(phrase)
+            if key:
+                folded.setdefault(key, phrase)
+        self._phrase_by_folded = folded
+        # Longest first so that "guaranteed returns" wins over "guaranteed return".
+        alternatives = sorted(folded, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(p) for p in alternatives)) if alternatives else None
+
+    def _negated(self, folded: str, start: int) -> bool:
+        return self.skip_negated and folded[max(0, start - 6) : start].endswith(NEGATIONS)
+
+    def search(self, transcript: str | None) -> list[PhraseHit]:
+        """Every hit in ``transcript`` in order (none for an empty one or an empty list)."""
+        if self._pattern is None or not transcript:
+            return []
+        folded, positions = fold_with_positions(transcript)
+        return [
+            PhraseHit(self._phrase_by_folded[m.group()], positions[m.start()], positions[m.end() - 1] + 1)
+            for m in self._pattern.finditer(folded)
+            if not self._negated(folded, m.start())
+        ]
 
 
 @register("banned_phrases")
@@ -70,35 +112,20 @@ class BannedPhraseDetector(Detector):
     def __init__(self, config: BannedPhraseConfig) -> None:
         self.config = config
         self.tier = Tier(config.tier)
-        folded: dict[str, str] = {}
-        for phrase in load_phrases(config.phrases_file):
-            key = fold(phrase)
-            if key:
-                folded.setdefault(key, phrase)
-        self._phrase_by_folded = folded
-        # Longest first so that "guaranteed returns" wins over "guaranteed return".
-        alternatives = sorted(folded, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(p) for p in alternatives)) if alternatives else None
+        self.matcher = PhraseMatcher(config.phrases_file, config.skip_negated)
 
     def key(self, event: Event) -> str | None:
         return event.policy_id
 
-    def _negated(self, folded: str, start: int) -> bool:
-        return self.config.skip_negated and folded[max(0, start - 6) : start].endswith(NEGATIONS)
-
     def observe(self, event: Event, state: State) -> tuple[State, list[Finding]]:
-        if self._pattern is None or not event.transcript or event.policy_id is None:
+        if event.policy_id is None:
             return None, []
-        folded, positions = fold_with_positions(event.transcript)
-        hits = [m for m in self._pattern.finditer(folded) if not self._negated(folded, m.start())]
+        hits = self.matcher.search(event.transcript)
         if not hits:
             return None, []
-        phrases = sorted({self._phrase_by_folded[m.group()] for m in hits})
-        first = hits[0]
-        start = positions[first.start()]
-        end = positions[first.end() - 1] + 1
+        phrases = sorted({h.phrase for h in hits})
         ctx = self.config.context_chars
-        quote = event.transcript[max(0, start - ctx) : end + ctx]
+        quote = event.transcript[max(0, hits[0].start - ctx) : hits[0].end + ctx]
         finding = Finding(
             detector=self.name,
             detector_version=self.version,

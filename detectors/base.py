@@ -87,6 +87,9 @@ class Detector(ABC):
     #: The kind of entity state is kept for (``account``, ``agent``...), or
     #: ``None`` for a stateless detector that sees every event on its own.
     keyspace: ClassVar[str | None]
+    #: The entity type of findings when it is not the keyspace (e.g. state kept
+    #: per branch to compare each agent with its peers, findings on the agent).
+    finding_entity: ClassVar[str | None] = None
 
     @abstractmethod
     def key(self, event: Event) -> str | None:

@@ -15,9 +15,24 @@ from typing import Any
 
 import orjson
 
+from detectors.agent_peers import AgentPeerConfig
 from detectors.banned_phrases import BannedPhraseConfig
-from detectors.complaint_spike import ComplaintSpikeConfig
+from detectors.churning import ChurningConfig
+from detectors.callbacks import CallbackConfig
+from detectors.claims_service import ClaimServiceConfig
+from detectors.complaint_deadline import ComplaintDeadlineConfig
+from detectors.complaint_spike import BRANCH_DEFAULTS, PARTNER_DEFAULTS, PRODUCT_DEFAULTS, ComplaintSpikeConfig
+from detectors.mis_selling_complaints import MisSellingComplaintConfig
+from detectors.partner_kpis import PartnerComplianceConfig, PartnerContractConfig
+from detectors.integrity_score import IntegrityScoreConfig
 from detectors.structuring import StructuringConfig
+from detectors.amount_anomaly import AmountAnomalyConfig, ProductAmountAnomalyConfig
+from detectors.claims import ClaimPayeeMismatchConfig, EarlyClaimConfig
+from detectors.counterparts import FanInConfig, FanOutConfig, MultiplePayersConfig
+from detectors.rapid_in_out import RapidInOutConfig
+from detectors.round_tripping import RoundTrippingConfig
+from detectors.third_party import ThirdPartyPayerConfig
+from detectors.suitability import SuitabilityConfig
 
 
 class ConfigError(ValueError):
@@ -29,6 +44,31 @@ class DetectorConfig:
     banned_phrases: BannedPhraseConfig = field(default_factory=BannedPhraseConfig)
     structuring: StructuringConfig = field(default_factory=StructuringConfig)
     complaint_spike: ComplaintSpikeConfig = field(default_factory=ComplaintSpikeConfig)
+    complaint_spike_branch: ComplaintSpikeConfig = field(default_factory=lambda: ComplaintSpikeConfig(**BRANCH_DEFAULTS))
+    complaint_spike_product: ComplaintSpikeConfig = field(
+        default_factory=lambda: ComplaintSpikeConfig(**PRODUCT_DEFAULTS))
+    complaint_spike_partner: ComplaintSpikeConfig = field(
+        default_factory=lambda: ComplaintSpikeConfig(**PARTNER_DEFAULTS))
+    mis_selling_complaint: MisSellingComplaintConfig = field(default_factory=MisSellingComplaintConfig)
+    callbacks: CallbackConfig = field(default_factory=CallbackConfig)
+    complaint_deadline: ComplaintDeadlineConfig = field(default_factory=ComplaintDeadlineConfig)
+    partner_compliance: PartnerComplianceConfig = field(default_factory=PartnerComplianceConfig)
+    partner_contract: PartnerContractConfig = field(default_factory=PartnerContractConfig)
+    claims_service: ClaimServiceConfig = field(default_factory=ClaimServiceConfig)
+    suitability: SuitabilityConfig = field(default_factory=SuitabilityConfig)
+    agent_peers: AgentPeerConfig = field(default_factory=AgentPeerConfig)
+    integrity_score: IntegrityScoreConfig = field(default_factory=IntegrityScoreConfig)
+    churning: ChurningConfig = field(default_factory=ChurningConfig)
+    third_party_payer: ThirdPartyPayerConfig = field(default_factory=ThirdPartyPayerConfig)
+    multiple_payers: MultiplePayersConfig = field(default_factory=MultiplePayersConfig)
+    rapid_in_out: RapidInOutConfig = field(default_factory=RapidInOutConfig)
+    fan_out: FanOutConfig = field(default_factory=FanOutConfig)
+    fan_in: FanInConfig = field(default_factory=FanInConfig)
+    amount_anomaly_customer: AmountAnomalyConfig = field(default_factory=AmountAnomalyConfig)
+    amount_anomaly_product: ProductAmountAnomalyConfig = field(default_factory=ProductAmountAnomalyConfig)
+    claim_payee_mismatch: ClaimPayeeMismatchConfig = field(default_factory=ClaimPayeeMismatchConfig)
+    early_claim: EarlyClaimConfig = field(default_factory=EarlyClaimConfig)
+    round_tripping: RoundTrippingConfig = field(default_factory=RoundTrippingConfig)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -50,6 +50,25 @@ class Event:
     # complaint stream
     complaint_id: str | None = None
     category: str | None = None
+    #: Days from the policy's issue to this event (``surrendered``, ``cooling_off_cancelled``).
+    policy_age_days: int | None = None
+    #: The typology an ``alert_confirmed`` disposition confirms (e.g. ``misleading_sales_phrase``).
+    typology: str | None = None
+    # claims service (policy stream: claim_reported, claim_contacted, claim_settled)
+    claim_id: str | None = None
+    #: The claims-handling region (a province code such as ``GD``).
+    region: str | None = None
+    #: ``motor``, ``injury``, ``property`` or ``health``.
+    claim_type: str | None = None
+    #: Handling deadline of a complaint set by the complaint system, hours after filing.
+    deadline_hours: float | None = None
+    #: Commission rate (share of premium) a partner applied to a policy, and the rate its contract sets.
+    commission_rate: float | None = None
+    contract_commission_rate: float | None = None
+    #: The policyholder's own bank account (``policy_issued``; payments carry it too, from the policy record).
+    policyholder_account_id: str | None = None
+    #: Accounts of the policy's named beneficiaries (``policy_issued``, ``claim_payout``); a list of ids.
+    beneficiary_account_ids: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Only the fields that are set: the form forwarded between workers."""

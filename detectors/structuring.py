@@ -12,6 +12,18 @@ Alert identity is anchored on the episode's first payment, bucketed to the
 window, so the same payments give the same alert id in the worker and in a
 replay. Payments that arrive late and belong to an episode already flagged do
 not raise a second alert.
+
+:class:`CustomerStructuringDetector` runs the same rule per customer (the
+policyholder of the policies paid), for a customer who spreads the payments
+over several accounts so that no one account shows the pattern. To avoid a
+second alert on an episode the per-account detector already reports, it fires
+only when the episode's payments come from at least
+``min_accounts_per_customer`` accounts and no single account holds
+``min_payments`` of them. (If payments arrive so that the customer alert fires
+first and one account later reaches ``min_payments``, both alerts exist; they
+share the customer id and the payment event ids in their evidence.) Its state
+lives on the customer's partition: payments arrive keyed by policy and are
+re-keyed by customer, one more forwarded message per cash premium.
 """
 from __future__ import annotations
 
@@ -35,6 +47,8 @@ class StructuringConfig:
     tier: str = Tier.HIGH.value
     #: This many near-threshold payments in one episode raise the tier to critical.
     critical_payments: int = 5
+    #: The per-customer variant needs the payments to come from at least this many accounts.
+    min_accounts_per_customer: int = 2
 
     def __post_init__(self) -> None:
         for channel, threshold in self.thresholds_cny.items():
@@ -46,10 +60,12 @@ class StructuringConfig:
             raise ValueError("band must be between 0 and 1")
         if self.window_s <= 0 or self.min_payments < 2:
             raise ValueError("window_s must be positive and min_payments at least 2")
+        if self.min_accounts_per_customer < 2:
+            raise ValueError("min_accounts_per_customer must be at least 2")
         Tier(self.tier)
 
 
-# State: {"p": [[time, amount, event_id], ...] sorted by time,
+# State: {"p": [[time, amount, event_id, payer_account_id], ...] sorted by time,
 #         "f": [[first_time, last_time, critical], ...] episodes already flagged,
 #               critical once an alert at that tier has been raised for it}
 @register("structuring")
@@ -81,6 +97,13 @@ class StructuringDetector(Detector):
             return None
         return event.payer_account_id
 
+    def _reported_here(self, members: list) -> bool:
+        """Whether an episode of these payments is this detector's to report."""
+        return True
+
+    def _more_evidence(self, members: list) -> dict:
+        return {}
+
     def _near_threshold(self, event: Event) -> float | None:
         threshold = self.config.thresholds_cny.get(event.channel or "")
         if threshold is None or event.amount is None:
@@ -97,7 +120,7 @@ class StructuringDetector(Detector):
         payments: list = state["p"]
         if any(p[2] == event.event_id for p in payments):
             return state, []  # duplicate delivery
-        bisect.insort(payments, [event.time, event.amount, event.event_id])
+        bisect.insort(payments, [event.time, event.amount, event.event_id, event.payer_account_id])
         newest = payments[-1][0]
         self._evict(state, newest - 2 * self.config.window_s)
         return state, self._find_episode(state, event, threshold) or self._escalate(state, event, threshold)
@@ -120,6 +143,8 @@ class StructuringDetector(Detector):
                 continue  # this episode has been flagged already
             # Grow the episode over every near-threshold payment within the window.
             members = [p for p in payments if first <= p[0] <= first + window]
+            if not self._reported_here(members):
+                continue
             critical = len(members) >= self.config.critical_payments
             state["f"].append([first, members[-1][0], critical])
             return [self._finding(event, members, threshold, first)]
@@ -155,13 +180,13 @@ class StructuringDetector(Detector):
             typology=TYPOLOGY,
             tier=tier,
             tier_reason=reason,
-            entity_type="account",
-            entity_id=event.payer_account_id or "",
+            entity_type=self.keyspace,
+            entity_id=self.key(event) or "",
             window_start=(first // window) * window,
             event_time=event.time,
             score=total / threshold,
             summary=(
-                f"account {event.payer_account_id}: {len(members)} {event.channel} payments just under "
+                f"{self.keyspace} {self.key(event)}: {len(members)} {event.channel} payments just under "
                 f"{threshold:,.0f} CNY within {window / 3600:.0f} h, total {total:,.2f} CNY"
             ),
             evidence={
@@ -174,6 +199,7 @@ class StructuringDetector(Detector):
                 "last_time": members[-1][0],
                 "customer_id": event.customer_id,
                 "event_ids": [p[2] for p in members],
+                **self._more_evidence(members),
             },
             branch_id=event.branch_id,
             partner_id=event.partner_id,
@@ -190,3 +216,37 @@ class StructuringDetector(Detector):
         if not state["p"] and not state["f"]:
             return None, []
         return state, []
+
+
+@register("structuring")
+class CustomerStructuringDetector(StructuringDetector):
+    """Structuring spread over several accounts of one customer; state per customer.
+
+    >>> from detectors.events import Event
+    >>> d = CustomerStructuringDetector(StructuringConfig())
+    >>> state, found = None, []
+    >>> for i, account in enumerate(("ACC1", "ACC2", "ACC3")):
+    ...     pay = Event(f"e{i}", "premium_paid", "payment", i * 3600.0, customer_id="C1", amount=45_000.0,
+    ...                 channel="cash", payer_account_id=account)
+    ...     state, found = d.observe(pay, state)
+    >>> found[0].entity_id, found[0].evidence["account_ids"]
+    ('C1', ['ACC1', 'ACC2', 'ACC3'])
+    """
+
+    name = "structuring_customer"
+    keyspace = "customer"
+
+    def key(self, event: Event) -> str | None:
+        if event.channel not in self.config.thresholds_cny:
+            return None
+        return event.customer_id
+
+    def _reported_here(self, members: list) -> bool:
+        per_account: dict[str, int] = {}
+        for p in members:
+            per_account[p[3]] = per_account.get(p[3], 0) + 1
+        return (len(per_account) >= self.config.min_accounts_per_customer
+                and max(per_account.values()) < self.config.min_payments)
+
+    def _more_evidence(self, members: list) -> dict:
+        return {"account_ids": sorted({p[3] for p in members if p[3]})}

@@ -81,7 +81,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.generator import GeneratorConfig, duration_days, generate
+    from streams.generator import GeneratorConfig, duration_days, generate, scale_scenarios
 
     events = args.events
     if args.duration is not None:
@@ -92,10 +92,14 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     start = args.start
     if start is None and args.out is None:
         start = time.time() - duration_days(events) * 86_400.0  # to the topics: a timeline ending now
-    config = GeneratorConfig(seed=args.seed, events=events, benign=not args.no_benign,
-                             **({"start": start} if start is not None else {}),
-                             **({"scenario_mix": args.scenarios} if args.scenarios is not None else {}))
-    generated, truth = generate(config)
+    mix = args.scenarios if args.scenarios is not None else scale_scenarios(events)
+    try:
+        config = GeneratorConfig(seed=args.seed, events=events, benign=not args.no_benign, scenario_mix=mix,
+                                 **({"start": start} if start is not None else {}))
+        generated, truth = generate(config)
+    except ValueError as exc:
+        print(f"riskwatch generate: {exc}", file=sys.stderr)
+        return 2
     if args.truth:
         with open(args.truth, "wb") as out:
             for record in truth:
@@ -140,8 +144,14 @@ def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_evaluate_generated(args: argparse.Namespace, settings: Settings) -> int:
     from streams.evaluate import evaluate_generated, format_table
+    from streams.progress import Progress
 
-    result = evaluate_generated(args.seed, args.events, settings.detectors)
+    with Progress(0, "events") as bar:
+        result = evaluate_generated(args.seed, args.events, settings.detectors, progress=bar)
+    if args.chart:
+        from streams.chart import typology_chart
+
+        args.chart.write_bytes(typology_chart(result))
     print(orjson.dumps(result).decode() if args.json else format_table(result))
     return 0
 
@@ -176,6 +186,20 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from streams.demo import run_demo
 
     return run_demo(settings, rate=args.rate, duration=args.duration, seed=args.seed)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.bench import plan_for, run_bench
+    from streams.bench_report import format_table, to_json
+
+    plan = plan_for(args.quick, events=args.events, entity_events=args.entity_events, seed=args.seed)
+    result = run_bench(settings, plan, keep=args.keep)
+    if args.json:
+        print(format_table(result), file=sys.stderr)
+        print(to_json(result).decode())
+    else:
+        print(format_table(result))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -232,7 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--events", type=int, default=None, help="events to generate (default: one day, 10000)")
     e.add_argument("--json", action="store_true", help='one JSON object: {"typologies": {...}}')
+    e.add_argument("--chart", type=Path, default=None, metavar="FILE.png",
+                   help="also draw per-typology precision, recall and F1 as a PNG bar chart")
     e.set_defaults(func=cmd_evaluate_generated)
+    from streams.evaluation_cli import add_evaluations, add_whatif
+
+    add_evaluations(evaluate)
+    add_whatif(sub)
 
     p = sub.add_parser("act", help="acknowledge, resolve or suppress alerts (writes to the actions topic)")
     acts = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -260,6 +290,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("bench", help="measure throughput, latency, memory, restart and scaling "
+                       "(starts its own embedded broker and workers)")
+    p.add_argument("--quick", action="store_true", help="small loads, under a minute (CI's smoke test)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (README, Performance); "
+                   "the table goes to stderr")
+    p.add_argument("--events", type=int, default=None, help="main load (default 3000; --quick 400)")
+    p.add_argument("--entity-events", type=int, default=None,
+                   help="entity load, 4 tracked entities each (default 2500; --quick 200)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep", action="store_true", help="keep the logs and data directory")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -16,6 +16,7 @@ import orjson
 
 from detectors.events import Event
 from streams.schemas import (
+    ID as ID_SPEC,
     MAX_ID,
     MAX_TEXT,
     OPTIONAL,
@@ -66,6 +67,12 @@ def parse_event_time(value: object) -> float:
 
 def _check(name: str, spec: FieldSpec, value: object) -> object:
     kind = spec.kind
+    if kind == "id_list":
+        if not isinstance(value, list):
+            raise InvalidEvent("wrong_type", f"{name} must be a list of ids, got {type(value).__name__}")
+        if len(value) > spec.maximum:
+            raise InvalidEvent("out_of_range", f"{name} holds {len(value)} ids, at most {spec.maximum:g} allowed")
+        return [_check(f"{name}[{i}]", ID_SPEC, item) for i, item in enumerate(value)]
     if kind in ("id", "text", "enum", "currency"):
         if not isinstance(value, str):
             raise InvalidEvent("wrong_type", f"{name} must be a string, got {type(value).__name__}")

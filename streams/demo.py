@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from streams.broker import EmbeddedBroker, free_port
-from streams.generator import GeneratorConfig, duration_days, generate
+from streams.generator import GeneratorConfig, duration_days, generate, scale_scenarios
 from streams.metrics import scrape_progress
 from streams.processes import start_riskwatch, stop_process
 from streams.publish import produce
@@ -35,7 +35,8 @@ def _generate_forever(settings: Settings, rate: float, seed: int, stop: threadin
         batch = max(2_000, int(rate * BATCH_SECONDS))
         # A new seed per batch: new entities, new event ids, new scenarios.
         start = time.time() - duration_days(batch) * 86_400.0  # a timeline ending now
-        events, _truth = generate(GeneratorConfig(seed=seed, events=batch, start=start))
+        events, _truth = generate(GeneratorConfig(seed=seed, events=batch, start=start,
+                                                  scenario_mix=scale_scenarios(batch)))
         produce(settings, events, rate=rate, should_stop=stop.is_set)
         seed += 1
 

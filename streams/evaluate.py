@@ -29,6 +29,7 @@ from alerts.model import Alert
 from detectors.config import DetectorConfig
 from streams.codec import decode_event
 from streams.engine import RiskEngine, run_events
+from streams.progress import Progress
 
 #: How long after a truth window's end an alert still counts as its detection.
 MATCH_SLACK_S = 96 * 3600.0
@@ -101,8 +102,11 @@ def score_alerts(alerts: Iterable[Alert], truth: list) -> dict[str, TypologyScor
     return dict(sorted(scores.items()))
 
 
-def evaluate_generated(seed: int, events: int | None = None, config: DetectorConfig | None = None) -> dict:
-    """Generate a labelled history, run it through the engine, and score it (the JSON of the command)."""
+def evaluate_generated(seed: int, events: int | None = None, config: DetectorConfig | None = None,
+                       progress: Progress | None = None) -> dict:
+    """Generate a labelled history, run it through the engine, and score it (the JSON of the command).
+
+    ``progress``, when given, advances once per event run through the engine."""
     from streams.generator import GeneratorConfig, generate
 
     gen_config = GeneratorConfig(seed=seed) if events is None else GeneratorConfig(seed=seed, events=events)
@@ -110,7 +114,10 @@ def evaluate_generated(seed: int, events: int | None = None, config: DetectorCon
     generated, truth = generate(gen_config)
     now = time.time()
     decoded = [decode_event(orjson.dumps(g.event), None, now) for g in generated]
-    alerts = list(run_events(RiskEngine(config or DetectorConfig(), clock=lambda: now), decoded))
+    if progress is not None:
+        progress.total = len(decoded)
+    alerts = list(run_events(RiskEngine(config or DetectorConfig(), clock=lambda: now),
+                             decoded if progress is None else progress.each(decoded)))
     scores = score_alerts(alerts, truth)
     return {
         "seed": seed,

@@ -15,10 +15,13 @@ SCHEMA_VERSION = 1
 MAX_AMOUNT_CNY = 1e10
 MAX_TEXT = 20_000
 MAX_ID = 128
+#: Most ids an ``id_list`` field may hold.
+MAX_ID_LIST = 16
 
 CHANNELS = ("cash", "bank_transfer", "card", "cheque", "mobile")
 PRODUCT_CATEGORIES = ("protection", "health", "motor", "investment_linked", "long_term_savings", "annuity")
 COMPLAINT_CATEGORIES = ("mis_selling", "claims_service", "service_attitude", "billing", "other")
+CLAIM_TYPES = ("motor", "injury", "property", "health")
 
 #: Fields that carry personal data: accepted on input, dropped at decoding.
 PERSONAL_FIELDS = ("customer_name", "customer_phone", "customer_id_number")
@@ -26,7 +29,7 @@ PERSONAL_FIELDS = ("customer_name", "customer_phone", "customer_id_number")
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    kind: str  # "id", "text", "int", "amount", "enum", "currency"
+    kind: str  # "id", "text", "int", "amount", "enum", "currency", "id_list"
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
@@ -54,6 +57,10 @@ _PAYMENT = {
     "amount": AMOUNT, "currency": FieldSpec("currency", description="ISO 4217 code"),
     "channel": FieldSpec("enum", choices=CHANNELS),
 }
+_CLAIM = {"policy_id": ID, "customer_id": ID, "claim_id": ID,
+          "region": FieldSpec("id", description="claims-handling region, e.g. a province code"),
+          "claim_type": FieldSpec("enum", choices=CLAIM_TYPES)}
+_CLAIM_AMOUNT = FieldSpec("amount", minimum=0.0, maximum=MAX_AMOUNT_CNY, description="claimed or settled amount, CNY")
 _COMPLAINT = {"complaint_id": ID, "customer_id": ID, "agent_id": ID, "branch_id": ID,
               "category": FieldSpec("enum", choices=COMPLAINT_CATEGORIES)}
 
@@ -66,9 +73,14 @@ REQUIRED: dict[str, dict[str, dict[str, FieldSpec]]] = {
         "callback_failed": _POLICY_REF,
         "cooling_off_cancelled": {**_POLICY_REF, "amount": AMOUNT},
         "surrendered": {**_POLICY_REF, "amount": AMOUNT},
+        "claim_reported": {**_CLAIM, "amount": _CLAIM_AMOUNT},
+        "claim_contacted": _CLAIM,
+        "claim_settled": {**_CLAIM, "amount": _CLAIM_AMOUNT},
     },
     "payment": {t: _PAYMENT for t in ("premium_paid", "refund", "surrender_payout", "claim_payout")},
-    "complaint": {"complaint_filed": _COMPLAINT, "complaint_resolved": {"complaint_id": ID, "customer_id": ID}},
+    "complaint": {"complaint_filed": _COMPLAINT, "complaint_resolved": {"complaint_id": ID, "customer_id": ID},
+                  # An investigator confirmed an alert on this agent (fed back by the alert lifecycle).
+                  "alert_confirmed": {"agent_id": ID, "typology": FieldSpec("id", description="typology confirmed")}},
 }
 
 #: event_type -> stream (event types are unique across the three streams)
@@ -79,6 +91,17 @@ OPTIONAL: dict[str, FieldSpec] = {
     "policy_id": ID, "customer_id": ID, "agent_id": ID, "branch_id": ID, "partner_id": ID, "product_id": ID,
     "callback_reason": FieldSpec("text"), "channel": FieldSpec("enum", choices=CHANNELS),
     "category": FieldSpec("enum", choices=COMPLAINT_CATEGORIES),
+    "policy_age_days": FieldSpec("int", minimum=0, maximum=36_500, description="days since the policy was issued"),
+    "claim_id": ID, "region": ID, "claim_type": FieldSpec("enum", choices=CLAIM_TYPES),
+    "deadline_hours": FieldSpec("amount", minimum=0.0, maximum=24 * 366,
+                                description="complaint handling deadline set by the complaint system, hours after filing"),
+    "commission_rate": FieldSpec("amount", minimum=0.0, maximum=1.0,
+                                 description="commission a partner applied to the policy, share of premium"),
+    "contract_commission_rate": FieldSpec("amount", minimum=0.0, maximum=1.0,
+                                          description="commission rate in the partner's contract, share of premium"),
+    "policyholder_account_id": FieldSpec("id", description="the policyholder's own bank account (policy record)"),
+    "beneficiary_account_ids": FieldSpec("id_list", maximum=MAX_ID_LIST,
+                                         description="bank accounts of the policy's named beneficiaries"),
     **{name: FieldSpec("text", description="personal data: dropped at decoding") for name in PERSONAL_FIELDS},
 }
 
@@ -92,6 +115,8 @@ def _json_type(spec: FieldSpec) -> dict[str, Any]:
         return {"type": "string", "pattern": "^[A-Z]{3}$"}
     if spec.kind == "enum":
         return {"type": "string", "enum": list(spec.choices)}
+    if spec.kind == "id_list":
+        return {"type": "array", "items": _json_type(ID), "maxItems": int(spec.maximum)}
     out: dict[str, Any] = {"type": "integer" if spec.kind == "int" else "number"}
     if spec.kind == "amount":
         out["exclusiveMinimum"] = spec.minimum

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from importlib import resources
 import os
 import re
 from collections.abc import Mapping
@@ -214,7 +215,32 @@ def load_thresholds(path: Path | None) -> tuple[DetectorConfig, AlertPolicyConfi
 
 
 def config_version(detectors: DetectorConfig, policy: AlertPolicyConfig) -> str:
-    """Short hash of every threshold and rule in force: carried by every alert."""
-    canonical = orjson.dumps({"detectors": detectors.as_dict(), "alert_policy": asdict(policy)},
-                             option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()[:12]
+    """Short hash of every threshold and rule in force: carried by every alert.
+
+    Rules kept in data files count by content, not by name: the files shipped
+    in ``detectors/data/`` and any ``*_file`` a section points at instead."""
+    digest = hashlib.sha256()
+    settings = detectors.as_dict()
+    digest.update(orjson.dumps({"detectors": settings, "alert_policy": asdict(policy)}, option=orjson.OPT_SORT_KEYS))
+    shipped = resources.files("detectors").joinpath("data")
+    for entry in sorted(shipped.iterdir(), key=lambda e: e.name):
+        if entry.is_file():
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    for path in sorted(_rule_files(settings)):
+        try:
+            digest.update(path.encode() + b"\0" + Path(path).read_bytes())
+        except OSError:
+            digest.update(path.encode())  # the detector itself reports the missing file at start
+    return digest.hexdigest()[:12]
+
+
+def _rule_files(section: object) -> set[str]:
+    """Every non-empty ``*_file`` value in a nested configuration dict."""
+    found: set[str] = set()
+    if isinstance(section, dict):
+        for key, value in section.items():
+            if key.endswith("_file") and isinstance(value, str) and value:
+                found.add(value)
+            else:
+                found |= _rule_files(value)
+    return found

@@ -29,6 +29,13 @@ from streams.generator.model import (
 )
 from streams.generator.population import build_population
 from streams.generator.scenarios import ScenarioBuilder
+import streams.generator.mis_selling  # noqa: F401  (registers its scenario families)
+import streams.generator.service  # noqa: F401  (registers its scenario families, as do the next three)
+import streams.generator.complaint_spikes  # noqa: F401
+import streams.generator.partners  # noqa: F401
+import streams.generator.claims_service  # noqa: F401
+from streams.generator.labels import label_facts
+import streams.generator.fund_flows  # noqa: F401  (registers its scenario families)
 from streams.generator.timeline import DAILY_EVENT_CAP, Timeline, duration_days
 from streams.generator.transcripts import PhraseGuard
 
@@ -75,7 +82,9 @@ def generate(config: GeneratorConfig) -> tuple[list[GeneratedEvent], list[TruthR
     log.extend(background.fill(budget))
     log.extend(builder.log)
     events = log.finish(f"riskwatch-event-ids:{config.seed}")
-    return events, sorted(builder.truths, key=lambda t: (t.start, t.scenario_id))
+    # Facts of the data that raise alerts wherever they occur (a failed callback...), labelled once.
+    truths = builder.truths + label_facts(events, builder.truths)
+    return events, sorted(truths, key=lambda t: (t.start, t.scenario_id))
 
 
 def scale_scenarios(events: int, per_10k: Mapping[str, int] | None = None) -> dict[str, int]:

@@ -2,10 +2,12 @@
 
 Proportions of the background budget (events): about 42% new-business
 bundles (sale recorded, policy issued, first premium, callback; 4% of
-callbacks fail and are retried), callbacks of the previous days' sales, 3%
-claim payouts, about 1% surrenders and 0.6% cooling-off cancellations (each
-with its payout), complaints at 0.01 per agent per simulated day (of mixed
-categories; 70% resolved 30 min to 8 h later, in office hours), and renewal
+callbacks fail and are retried, always within 72 h of issue), callbacks of the
+previous days' sales, claims (1.5% of the budget; reported, contacted,
+settled and paid as ``servicing`` handles them), about 1% surrenders and 0.6%
+cooling-off cancellations (each with its payout), complaints at 0.01 per agent
+per simulated day (of mixed categories; 70% resolved 30 min to 8 h later, in
+office hours, the rest within 10 days: inside the 15-day deadline), and renewal
 premiums filling the rest exactly. Events that would fall after the end of the timeline (a
 callback due tomorrow) are left out, as a real day's extract would.
 
@@ -19,9 +21,16 @@ Nothing here may look like a scenario under the detectors' default settings:
   never the three in 24 hours that a complaint spike needs, and the agents
   reserved for scenarios get no background complaints.
 
+What the background does contain, as real business does, raises alerts that
+``labels.py`` labels as facts of the data: failed callbacks (each retried),
+complaints in the mis-selling category, and the few claims that miss their
+service target (``servicing``).
+
 Beyond today's detectors, sales are suitable (see ``population``), premiums
 are paid from and refunds paid to the policyholder's own account, and a
-customer who surrenders buys nothing new in the run (no churning).
+customer who surrenders or cancels a policy buys nothing new in the run, nor
+does a buyer cancel one (no churning). Surrenders are of policies at least two
+years old (no early surrenders), and ended policies carry their age.
 """
 from __future__ import annotations
 
@@ -29,10 +38,12 @@ import math
 from dataclasses import dataclass, field
 from random import Random
 
+from detectors.callbacks import CallbackConfig
 from detectors.structuring import StructuringConfig
 from streams.generator import feed
 from streams.generator.model import EventLog
 from streams.generator.population import Policy, Population
+from streams.generator.servicing import handle_claim
 from streams.generator.timeline import DAY_MS, HOUR_MS, Timeline
 from streams.generator.transcripts import PhraseGuard, clean_transcript
 
@@ -50,6 +61,8 @@ CLAIM_SHARE = 0.03
 SURRENDER_SHARE = 0.012
 COOLING_OFF_SHARE = 0.006
 CALLBACK_FAILURE_RATE = 0.04
+#: A policy's successful callback is due within this long of issue (``detectors/callbacks.py``).
+CALLBACK_DEADLINE_MS = round(CallbackConfig().deadline_s * 1000)
 #: Callbacks of sales made before the timeline, per sale per simulated day in it.
 EARLIER_CALLBACK_SHARE = 0.6
 CALLBACK_FAILURE_REASONS = ("no_answer", "line_busy", "customer_asked_to_call_later")
@@ -95,7 +108,8 @@ class Background:
             raise ValueError("every customer is reserved for scenarios: raise customers")
         self._band_accounts: set[str] = set()
         self._complaints_of_agent: dict[int, list[int]] = {}
-        self._surrendering: set[int] = set()  # customers who surrender a policy in the run
+        self._surrendering: set[int] = set()  # customers who surrender or cancel a policy in the run
+        self._buying: set[int] = set()  # customers who buy a policy in the run
         self._ended: set[int] = set()  # policy indices cancelled or surrendered
 
     def fill(self, budget: int) -> EventLog:
@@ -112,7 +126,7 @@ class Background:
             (self._complaint, 2, min(round(COMPLAINT_RATE_PER_AGENT_DAY * len(self.pop.agents) * days),
                                      budget // 50)),
             (self._cooling_off, 2, int(COOLING_OFF_SHARE * budget / 2)),
-            (self._claim, 1, int(CLAIM_SHARE * budget)),
+            (self._claim, 4, int(CLAIM_SHARE * budget / 2)),
         )
         for make, most_events, count in plan:
             for _ in range(count):
@@ -148,6 +162,10 @@ class Background:
         channel = self._channel(self.pop.customers[policy.customer].account_id, amount)
         feed.premium_paid(log, ms, self.pop, policy, amount, channel)
 
+    def _age_days(self, policy: Policy, ms: int) -> int:
+        """Days from the issue of a book policy to ``ms``."""
+        return policy.issued_days_ago + (ms - self.timeline.start_ms) // DAY_MS
+
     def _uniform_ms(self, low_ms: int, high_ms: int) -> int:
         return low_ms + int(self.rng.random() * (high_ms - low_ms))
 
@@ -157,6 +175,7 @@ class Background:
         ci = rng.choice(self.customers)
         while ci in self._surrendering:
             ci = rng.choice(self.customers)
+        self._buying.add(ci)
         customer = pop.customers[ci]
         agent = customer.agent
         if rng.random() < 0.15:  # a colleague at the same branch makes the sale
@@ -176,18 +195,22 @@ class Background:
         paid = issued + self._uniform_ms(2 * MINUTE_MS, 24 * HOUR_MS)
         if self._within(paid):
             self._pay(log, paid, policy)
-        self._callbacks(log, policy, issued + self._uniform_ms(HOUR_MS, 30 * HOUR_MS))
+        self._callbacks(log, policy, issued + self._uniform_ms(HOUR_MS, 30 * HOUR_MS), issued)
 
-    def _callbacks(self, log: EventLog, policy: Policy, due: int) -> None:
+    def _callbacks(self, log: EventLog, policy: Policy, due: int, issued: int | None = None) -> None:
         """The new-policy callback at ``due`` (or the next office hour); a few
-        fail and are retried successfully a few hours later."""
+        fail and are retried successfully a few hours later, always within the
+        72 hours after ``issued`` that the callback centre has."""
         rng, pop, tl = self.rng, self.pop, self.timeline
         called = tl.next_open(rng, "service", due)
         if not self._within(called):
             return
         if rng.random() < CALLBACK_FAILURE_RATE:
             feed.callback(log, called, pop, policy, rng.choice(CALLBACK_FAILURE_REASONS))
+            failed = called
             called = tl.next_open(rng, "service", called + self._uniform_ms(2 * HOUR_MS, 24 * HOUR_MS))
+            if issued is not None and called > issued + CALLBACK_DEADLINE_MS - HOUR_MS:
+                called = tl.next_open(rng, "service", failed + 2 * HOUR_MS)  # the deadline is near: call sooner
             if not self._within(called):
                 return
         feed.callback(log, called, pop, policy)
@@ -218,8 +241,11 @@ class Background:
         category = rng.choices(list(COMPLAINT_CATEGORY_WEIGHTS), weights=list(COMPLAINT_CATEGORY_WEIGHTS.values()))[0]
         complaint_id = pop.ids.complaint_id()
         feed.complaint_filed(log, filed, pop, complaint_id, ci, agent, category, policy)
-        resolved = self.timeline.next_open(rng, "service", filed + self._uniform_ms(30 * MINUTE_MS, 8 * HOUR_MS))
-        if rng.random() < 0.7 and self._within(resolved):
+        # Most are settled the same day, the rest within 10 days: all within the 15-day deadline.
+        quick = rng.random() < 0.7
+        delay = self._uniform_ms(30 * MINUTE_MS, 8 * HOUR_MS) if quick else self._uniform_ms(DAY_MS, 10 * DAY_MS)
+        resolved = self.timeline.next_open(rng, "service", filed + delay)
+        if self._within(resolved):
             feed.complaint_resolved(log, resolved, pop, complaint_id, ci, agent)
 
     def _book_policy(self, accept) -> tuple[int, Policy] | None:
@@ -247,20 +273,23 @@ class Background:
         years = policy.issued_days_ago / 365
         value = round(policy.premium * min(years, 20) * self.rng.uniform(0.5, 0.9), 2)
         ms = self.timeline.sample(self.rng, "service")
-        feed.policy_ended(log, ms, self.pop, policy, "surrendered", value)
+        feed.policy_ended(log, ms, self.pop, policy, "surrendered", value, self._age_days(policy, ms))
         paid = ms + self._uniform_ms(2 * HOUR_MS, 30 * HOUR_MS)
         if self._within(paid):
             feed.payout(log, paid, self.pop, policy, "surrender_payout", value)
 
     def _cooling_off(self, log: EventLog) -> None:
-        found = self._book_policy(lambda p: p.issued_days_ago <= 14)
+        # Not a customer who buys in the run: a cancellation and a new policy through the same agent is churning.
+        found = self._book_policy(lambda p: p.issued_days_ago <= 14 and p.customer not in self._buying
+                                  and p.customer not in self.reserved.buyers)
         if found is None:
             return
         index, policy = found
         self._ended.add(index)
+        self._surrendering.add(policy.customer)
         ms = self.timeline.sample(self.rng, "service")
         amount = feed.instalment(policy)
-        feed.policy_ended(log, ms, self.pop, policy, "cooling_off_cancelled", amount)
+        feed.policy_ended(log, ms, self.pop, policy, "cooling_off_cancelled", amount, self._age_days(policy, ms))
         refunded = ms + self._uniform_ms(HOUR_MS, 24 * HOUR_MS)
         if self._within(refunded):
             feed.payout(log, refunded, self.pop, policy, "refund", amount)
@@ -272,7 +301,9 @@ class Background:
         _, policy = found
         median = CLAIM_MEDIAN_CNY[self.pop.products[policy.product].category]
         amount = round(max(100.0, self.rng.lognormvariate(math.log(median), 0.9)), 2)
-        feed.payout(log, self.timeline.sample(self.rng, "service"), self.pop, policy, "claim_payout", amount)
+        paid = handle_claim(log, self.rng, self.timeline, self.pop, policy, amount)
+        if paid is not None:
+            feed.payout(log, paid, self.pop, policy, "claim_payout", amount)
 
     def _renewal(self, log: EventLog, policy: Policy) -> None:
         self._pay(log, self.timeline.sample(self.rng, "payments"), policy)

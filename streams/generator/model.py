@@ -20,10 +20,37 @@ from streams.schemas import SCHEMA_VERSION, STREAM_OF_EVENT_TYPE
 DEFAULT_START = 1_767_571_200.0
 
 #: The typologies the generator can inject, named as the detectors name them.
-SCENARIO_TYPOLOGIES: tuple[str, ...] = ("misleading_sales_phrase", "structuring", "complaint_spike")
+SCENARIO_TYPOLOGIES: tuple[str, ...] = (
+    "misleading_sales_phrase", "structuring", "complaint_spike",
+    # mis-selling: streams/generator/mis_selling.py
+    "unsuitable_risk_level", "elderly_unsuitable_product", "premium_unaffordable", "agent_outlier_cooling_off",
+    "agent_outlier_surrender", "agent_outlier_callback_failure", "agent_outlier_complaints",
+    "integrity_below_threshold", "churning",
+    # service quality and partners: streams/generator/service.py (the region comparison before the
+    # claim targets, so late claims of those scenarios can be kept in the regions already out of line)
+    "callback_failed", "callback_missing", "complaint_overdue", "mis_selling_complaint",
+    "complaint_spike_branch", "complaint_spike_product", "complaint_spike_partner",
+    "partner_compliance_rate", "partner_contract_deviation",
+    "region_claims_outlier", "claim_settlement_late", "claim_contact_late",
+    # unusual fund flows: streams/generator/fund_flows.py
+    "third_party_payer", "multiple_payers", "rapid_in_out", "fan_out", "fan_in", "amount_anomaly",
+    "claim_payee_mismatch", "early_claim", "round_tripping",
+)
 
 #: Scenarios injected per typology when the caller does not say (about 10k events).
-DEFAULT_SCENARIO_MIX: dict[str, int] = {"misleading_sales_phrase": 3, "structuring": 3, "complaint_spike": 3}
+DEFAULT_SCENARIO_MIX: dict[str, int] = {
+    "misleading_sales_phrase": 3, "structuring": 3, "complaint_spike": 3,
+    "unsuitable_risk_level": 3, "elderly_unsuitable_product": 3, "premium_unaffordable": 3,
+    # An agent out of line with its peers takes some 100 events (a day of sales and what follows).
+    "agent_outlier_cooling_off": 2, "agent_outlier_surrender": 2, "agent_outlier_callback_failure": 2,
+    "agent_outlier_complaints": 2, "integrity_below_threshold": 3, "churning": 3,
+    "callback_failed": 3, "callback_missing": 3, "complaint_overdue": 3, "mis_selling_complaint": 3,
+    "complaint_spike_branch": 2, "complaint_spike_product": 2, "complaint_spike_partner": 2,
+    "partner_compliance_rate": 2, "partner_contract_deviation": 2,
+    "region_claims_outlier": 2, "claim_settlement_late": 3, "claim_contact_late": 3,
+    "third_party_payer": 3, "multiple_payers": 3, "rapid_in_out": 3, "fan_out": 3, "fan_in": 3,
+    "amount_anomaly": 3, "claim_payee_mismatch": 3, "early_claim": 3, "round_tripping": 3,
+}
 
 
 def iso_z(ms: int) -> str:
@@ -154,6 +181,10 @@ class EventLog:
                                  "event_time": iso_z(ms)}
         event.update((k, v) for k, v in fields.items() if v is not None)
         self._pending.append(_Pending(ms, len(self._pending), key, event))
+
+    def added(self) -> list[tuple[int, dict[str, Any]]]:
+        """``(ms, event)`` of every event added so far, in the order added (event ids not yet given)."""
+        return [(item.ms, item.event) for item in self._pending]
 
     def extend(self, other: "EventLog") -> None:
         for item in other._pending:

@@ -52,6 +52,23 @@ class Partner:
     kind: str  # "agency" or "bancassurance"
     branch_id: str
 
+    @property
+    def commission_rate(self) -> float:
+        """The first-year commission its contract sets, share of premium: 20% to 32% for
+        an agency, 3% to 7% for a bank. Derived from the id, so no random draw is spent."""
+        n = int(self.partner_id[2:])
+        return round(0.20 + 0.02 * (n % 7), 4) if self.kind == "agency" else round(0.03 + 0.01 * (n % 5), 4)
+
+
+#: Claims-handling regions (provinces); branch ``i`` is in region ``i mod len(REGIONS)``.
+REGIONS = ("BJ", "SH", "GD", "JS", "ZJ", "SD", "HE", "HA", "HB", "HN", "SC", "FJ", "AH", "LN", "SN", "YN",
+           "GX", "JX", "SX", "CQ")
+
+
+def region_of_branch(branch_id: str) -> str:
+    """The region a branch (``BR0101``...) handles claims in."""
+    return REGIONS[(int(branch_id[2:]) - 101) % len(REGIONS)]
+
 
 @dataclass(frozen=True, slots=True)
 class Agent:
@@ -106,6 +123,7 @@ class IdCounter:
 
     policy: int = 0
     complaint: int = 0
+    claim: int = 0
 
     def policy_id(self) -> str:
         self.policy += 1
@@ -114,6 +132,10 @@ class IdCounter:
     def complaint_id(self) -> str:
         self.complaint += 1
         return f"CP{2_601_000_000 + self.complaint}"
+
+    def claim_id(self) -> str:
+        self.claim += 1
+        return f"CL{3_100_000_000 + self.claim}"
 
 
 #: The insurer's own accounts: premiums are paid into COLLECTION, refunds and payouts come from DISBURSEMENT.
@@ -134,6 +156,13 @@ class Population:
     customers_of_agent: dict[int, list[int]] = field(default_factory=dict)
     policies_of_customer: dict[int, list[int]] = field(default_factory=dict)
     _eligible: dict[tuple[int, bool, bool], list[int]] = field(default_factory=dict)
+    _partner_by_id: dict[str, Partner] = field(default_factory=dict)
+
+    def partner(self, partner_id: str) -> Partner:
+        """The partner with id ``partner_id``."""
+        if not self._partner_by_id:
+            self._partner_by_id.update((p.partner_id, p) for p in self.partners)
+        return self._partner_by_id[partner_id]
 
     def eligible_products(self, customer: Customer) -> list[int]:
         """Indices of the products that are suitable for ``customer`` (never empty)."""
@@ -157,18 +186,24 @@ class Population:
         return round(max(300.0, min(premium, 0.8 * cap)), 2)
 
     def new_policy(self, rng: Random, customer_index: int, agent_index: int | None = None,
-                   issued_days_ago: int = 0, categories: tuple[str, ...] = ()) -> Policy:
+                   issued_days_ago: int = 0, categories: tuple[str, ...] = (), product_index: int | None = None,
+                   premium: float | None = None) -> Policy:
         """A suitable policy for a customer, registered in the population; of one
-        of ``categories`` when the customer may be sold one."""
+        of ``categories`` when the customer may be sold one. ``product_index``
+        and ``premium`` (CNY a year) impose a product and a premium instead,
+        suitable or not (for mis-selling scenarios)."""
         customer = self.customers[customer_index]
-        eligible = self.eligible_products(customer)
-        preferred = [i for i in eligible if self.products[i].category in categories]
-        product_index = rng.choice(preferred or eligible)
+        if product_index is None:
+            eligible = self.eligible_products(customer)
+            preferred = [i for i in eligible if self.products[i].category in categories]
+            product_index = rng.choice(preferred or eligible)
         product = self.products[product_index]
         agent = customer.agent if agent_index is None else agent_index
         monthly = product.category in ("protection", "health") and rng.random() < 0.35
-        policy = Policy(self.ids.policy_id(), customer_index, product_index, agent,
-                        self.draw_premium(rng, product, customer), monthly, issued_days_ago)
+        if premium is None:
+            premium = self.draw_premium(rng, product, customer)
+        policy = Policy(self.ids.policy_id(), customer_index, product_index, agent, premium, monthly,
+                        issued_days_ago)
         self.policies_of_customer.setdefault(customer_index, []).append(len(self.policies))
         self.policies.append(policy)
         return policy

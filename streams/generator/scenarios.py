@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from random import Random
 
+from detectors.integrity_score import load_integrity_rules
 from streams.generator import feed
 from streams.generator.background import MINUTE_MS, Reserved, near_threshold_band
 from streams.generator.model import EventLog, TruthRecord
@@ -53,6 +54,9 @@ SPIKE_CATEGORY_STYLES = ("mis_selling", "mixed", "claims_service")
 #: allowed way of discussing yield) come up.
 RETURN_PRODUCTS = ("investment_linked", "long_term_savings", "annuity")
 
+
+#: The agent integrity score's rule book, for the side truths of scenarios that cost integrity points.
+INTEGRITY_RULES = load_integrity_rules()
 
 #: A scenario function takes a variant name and returns (entity_type, entity_id,
 #: event times in ms of the evidence events), having written its events to
@@ -87,6 +91,7 @@ class ScenarioBuilder:
         self.truths: list[TruthRecord] = []
         self.reserved = Reserved()
         self._counts: dict[tuple[str, bool], int] = {}
+        self._side_counts: dict[str, int] = {}
 
     def build(self, typology: str, count: int, benign: bool) -> None:
         """``count`` scenarios (or look-alikes) of ``typology``, cycling through its variants."""
@@ -112,6 +117,28 @@ class ScenarioBuilder:
             self.truths.append(TruthRecord(scenario_id, typology, entity_type, entity_id,
                                            min(times) / 1000, max(times) / 1000, benign))
 
+    def side_truth(self, typology: str, entity_type: str, entity_id: str, times: list[int]) -> None:
+        """Truth for an alert that a scenario raises beyond its own typology (a burst of
+        mis-selling complaints also sinks the agent's integrity score); ``times`` (ms)
+        are its evidence events. Its id reads ``<typology>-side-<number>``; it counts
+        like any scenario of ``typology``."""
+        number = self._side_counts.get(typology, 0) + 1
+        self._side_counts[typology] = number
+        self.truths.append(TruthRecord(f"{typology}-side-{number:03d}", typology, entity_type, entity_id,
+                                       min(times) / 1000, max(times) / 1000, False))
+
+    def integrity_side_truth(self, agent: int, deductions: list[tuple[int, str]]) -> None:
+        """A side truth when ``deductions`` (ms, signal of ``detectors/data/integrity_rules.json``)
+        that a scenario gives ``agent`` take the agent's integrity score below the threshold.
+
+        Scenarios keep their deductions at least a cooling-off (5 points) clear of the
+        threshold, so the agent's ordinary business cannot decide it."""
+        rules = INTEGRITY_RULES
+        points = sum(rules["deductions"][signal]["points"] for _, signal in deductions)
+        if rules["start_score"] - points < rules["threshold"]:
+            self.side_truth("integrity_below_threshold", "agent", self.pop.agents[agent].agent_id,
+                            [ms for ms, _ in deductions])
+
     # --- shared helpers -------------------------------------------------------------
     def _start(self, profile: str, span_ms: int) -> int:
         """A start time that leaves ``span_ms`` before the end of the timeline."""
@@ -128,10 +155,12 @@ class ScenarioBuilder:
         return max(10 * MINUTE_MS, min(span, int(0.9 * self.timeline.duration_ms)))
 
     def _dedicated_customer(self) -> int:
-        """A working-age customer nobody else uses; reserved from the background."""
+        """A working-age customer nobody else uses (no other scenario's, not even as a
+        buyer); reserved from the background."""
+        reserved = self.reserved
         for _ in range(10_000):
             ci = self.rng.randrange(len(self.pop.customers))
-            if ci not in self.reserved.customers and 25 <= self.pop.customers[ci].age < 65:
+            if ci not in reserved.customers and ci not in reserved.buyers and 25 <= self.pop.customers[ci].age < 65:
                 self.reserved.customers.add(ci)
                 return ci
         raise ValueError("not enough customers for the scenarios: raise customers")
@@ -165,6 +194,8 @@ class ScenarioBuilder:
             ci = fallback
         self.reserved.buyers.add(ci)
         policy = pop.new_policy(rng, ci, categories=RETURN_PRODUCTS)
+        # A banned phrase costs the agent integrity points: keep other scenarios off this agent.
+        self.reserved.quiet_agents.add(policy.agent)
         customer = pop.customers[ci]
         transcript = transcript_for(
             name=customer.name, agent_id=pop.agents[policy.agent].agent_id, product=pop.products[policy.product],
@@ -227,7 +258,13 @@ class ScenarioBuilder:
     def _structuring_benign(self, variant: str) -> tuple[str, str, list[int]]:
         rng = self.rng
         ci = self._dedicated_customer()
-        policy = self._book_policy(ci)
+        if variant == "large_single_premium":
+            # Paid into a savings-type product, as such premiums are: on a motor or health policy
+            # it would be far out of line with the product's premiums (an amount anomaly).
+            policy = self.pop.new_policy(rng, ci, issued_days_ago=rng.randint(30, 5 * 365), product_index=rng.choice(
+                [i for i, p in enumerate(self.pop.products) if p.category in RETURN_PRODUCTS]))
+        else:
+            policy = self._book_policy(ci)
         if variant == "large_single_premium":
             plan = [(round(rng.uniform(60_000, 300_000), 2), "bank_transfer")]
             span = 0
@@ -278,6 +315,8 @@ class ScenarioBuilder:
             resolved = self.timeline.next_open(rng, "service", ms + rng.randint(2, 30) * HOUR_MS)
             if rng.random() < 0.3 and resolved < self.timeline.end_ms:
                 feed.complaint_resolved(self.log, resolved, pop, complaint_id, ci, agent)
+        self.integrity_side_truth(agent, [(ms, "mis_selling_complaint") for ms, category in zip(times, categories)
+                                          if category == "mis_selling"])
 
     def _categories(self, n: int) -> list[str]:
         style = self.rng.choice(SPIKE_CATEGORY_STYLES)

@@ -161,3 +161,72 @@ def test_an_agent_is_forgotten_after_180_quiet_days(detector):
 def test_config_rejects_values_that_cannot_work(overrides):
     with pytest.raises(ValueError):
         ComplaintSpikeConfig(**overrides)
+
+
+# --- branch, product and partner levels -----------------------------------------------
+# Defaults: branch 0.5 complaints a day expected, 12 to fire, high from 25; product 1.0,
+# 15, 30; partner 0.3, 12, 25; each agent's complaints count at most twice in the window.
+
+from detectors.complaint_spike import (  # noqa: E402
+    BRANCH_DEFAULTS,
+    PARTNER_DEFAULTS,
+    PRODUCT_DEFAULTS,
+    BranchComplaintSpikeDetector,
+    PartnerComplaintSpikeDetector,
+    ProductComplaintSpikeDetector,
+)
+
+
+def across_agents(n, hours=1.0, **where):
+    return [complaint(f"b{i}", t=at(i * hours), agent_id=f"A{i}", **where) for i in range(n)]
+
+
+def test_a_branch_fires_on_the_twelfth_complaint_across_its_agents():
+    det = BranchComplaintSpikeDetector(ComplaintSpikeConfig(**BRANCH_DEFAULTS))
+    found = per_event(det, across_agents(13, branch_id="B7"))
+    assert [len(f) for f in found] == [0] * 11 + [1, 0]
+    finding = found[11][0]
+    assert finding.typology == "complaint_spike_branch"
+    assert (finding.entity_type, finding.entity_id) == ("branch", "B7")
+    assert finding.evidence["expected"] == 0.5
+    assert finding.evidence["p_value"] == pytest.approx(poisson_tail(12, Fraction(1, 2)), rel=1e-9)
+    assert finding.evidence["complaints"] == 12 and finding.evidence["complaints_filed"] == 12
+    assert finding.summary.startswith("branch B7: 12 complaints within 24 h, 0.50 expected")
+
+
+def test_one_agents_burst_counts_twice_at_branch_level():
+    det = BranchComplaintSpikeDetector(ComplaintSpikeConfig(**BRANCH_DEFAULTS))
+    # Eight complaints against one agent and eight against eight others: 2 + 8 = 10 counted.
+    burst = [complaint(f"x{i}", t=at(i / 4), agent_id="AX", branch_id="B7") for i in range(8)]
+    assert feed(det, burst + across_agents(8, branch_id="B7"))[0] == []
+    # Two more agents: 12 counted of 18 filed.
+    [finding] = feed(det, burst + across_agents(10, branch_id="B7"))[0]
+    assert (finding.evidence["complaints"], finding.evidence["complaints_filed"]) == (12, 18)
+    assert finding.evidence["max_per_agent"] == 2
+
+
+def test_product_and_partner_levels():
+    product = ProductComplaintSpikeDetector(ComplaintSpikeConfig(**PRODUCT_DEFAULTS))
+    found = per_event(product, across_agents(15, product_id="PD1"))
+    assert [len(f) for f in found] == [0] * 14 + [1]
+    assert found[14][0].evidence["expected"] == 1.0
+    partner = PartnerComplaintSpikeDetector(ComplaintSpikeConfig(**PARTNER_DEFAULTS))
+    [finding] = feed(partner, across_agents(12, partner_id="PT1"))[0]
+    assert (finding.typology, finding.entity_id, finding.evidence["expected"]) == (
+        "complaint_spike_partner", "PT1", 0.3)
+    # A complaint naming no partner (a tied agent) is not routed at all.
+    assert partner.key(complaint("c0")) is None
+
+
+def test_level_states_round_trip_with_the_agent():
+    det = BranchComplaintSpikeDetector(ComplaintSpikeConfig(**BRANCH_DEFAULTS))
+    events = across_agents(12, branch_id="B7")
+    uninterrupted = feed(det, events)[0]
+    before, states = feed(det, events[:6])
+    assert states["B7"]["c"][0] == [T0, "b0", "A0"]
+    assert before + feed(det, events[6:], orjson.loads(orjson.dumps(states)))[0] == uninterrupted
+
+
+def test_max_per_agent_must_not_be_negative():
+    with pytest.raises(ValueError):
+        ComplaintSpikeConfig(max_per_agent=-1)

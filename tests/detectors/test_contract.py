@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 import detectors
-from builders import DAY, HOUR, T0, advance_all, complaint, feed, payment, sale
+from builders import DAY, HOUR, T0, advance_all, claim, complaint, feed, payment, payout, policy_event, sale
 from detectors.base import REGISTRY, Detector, Finding, Tier
 from detectors.config import DetectorConfig
 from detectors.events import Event
@@ -70,10 +70,337 @@ def _complaint_spike_sample(entity: str, start: float, run: int) -> list[Event]:
     return events
 
 
+def _suitability_sample(**unsuitable) -> SampleStream:
+    # A suitable sale, then one breaking the rule, then another suitable one.
+    def make(entity: str, start: float, run: int) -> list[Event]:
+        ids = (f"su-{entity}-{run}-{i}" for i in itertools.count())
+        return [
+            sale(next(ids), None, t=start, policy_id=f"P-{entity}-ok"),
+            sale(next(ids), None, t=start + HOUR, policy_id=f"P-{entity}", **unsuitable),
+            sale(next(ids), None, t=start + 2 * HOUR, policy_id=f"P-{entity}-ok2", customer_age=64,
+                 product_category="investment_linked", premium=60_000.0),
+        ]
+    return make
+
+
+def _agent_peers_sample(counted: str, exposure: str, **counted_fields) -> SampleStream:
+    # Agent A: 7 counted events in 12 of exposure; agent B, a peer: 10 of
+    # exposure and nothing counted. Peer rate (0 + 200 x prior) / (10 + 200):
+    # 7 in 12 is far out of line whatever the order, and fires once. A failed
+    # callback is exposure too (a callback made), so A then makes 5 more.
+    def make(entity: str, start: float, run: int) -> list[Event]:
+        ids = (f"ap-{entity}-{run}-{i}" for i in itertools.count())
+
+        def event(event_type: str, t: float, agent: str, **extra) -> Event:
+            return Event(next(ids), event_type, "complaint" if event_type == "complaint_filed" else "policy", t,
+                         policy_id=f"P-{agent}-{t:.0f}", agent_id=agent, branch_id=f"B-{entity}", **extra)
+
+        also_exposure = counted == "callback_failed"
+        events = [event(exposure, start + i * HOUR, f"A-{entity}") for i in range(5 if also_exposure else 12)]
+        events += [event(counted, start + (2 + i) * HOUR + 60, f"A-{entity}", **counted_fields) for i in range(7)]
+        events += [event(exposure, start + i * HOUR + 30, f"B-{entity}") for i in range(10)]
+        return sorted(events, key=lambda e: e.time)
+    return make
+
+
+def _churning_sample(entity: str, start: float, run: int) -> list[Event]:
+    # Customer C: surrenders P-old through agent A, buys P-new through A ten
+    # days later (medium), buys through agent B (not a pair), then cancels
+    # P-old2 in cooling-off through A (a second policy replaced: high).
+    ids = (f"ch-{entity}-{run}-{i}" for i in itertools.count())
+    customer, agent = f"C-{entity}", f"A-{entity}"
+    return [
+        policy_event(next(ids), "surrendered", t=start, policy_id=f"P-{entity}-old", agent_id=agent,
+                     customer_id=customer, policy_age_days=400),
+        policy_event(next(ids), "sale_recorded", t=start + 5 * DAY, policy_id=f"P-{entity}-other",
+                     agent_id=f"B-{entity}", customer_id=customer),
+        policy_event(next(ids), "sale_recorded", t=start + 10 * DAY, policy_id=f"P-{entity}-new", agent_id=agent,
+                     customer_id=customer),
+        policy_event(next(ids), "policy_issued", t=start + 10 * DAY + HOUR, policy_id=f"P-{entity}-new",
+                     agent_id=agent, customer_id=customer),
+        policy_event(next(ids), "cooling_off_cancelled", t=start + 20 * DAY, policy_id=f"P-{entity}-old2",
+                     agent_id=agent, customer_id=customer, policy_age_days=9),
+    ]
+
+
+def _integrity_score_sample(entity: str, start: float, run: int) -> list[Event]:
+    # Agent A: a banned phrase (20), an unsuitable sale (15), a mis-selling
+    # complaint (10): 100 - 45 = 55, below 60. A clean sale and a failed
+    # callback (2) around them. Policies are the same from run to run, so a
+    # repeat of the stream deducts nothing more.
+    ids = (f"is-{entity}-{run}-{i}" for i in itertools.count())
+    agent = f"A-{entity}"
+    return [
+        sale(next(ids), "这款产品稳赚不赔", t=start, policy_id=f"P-{entity}-1", agent_id=agent),
+        sale(next(ids), "保障全面", t=start + HOUR, policy_id=f"P-{entity}-2", agent_id=agent),
+        policy_event(next(ids), "callback_failed", t=start + 2 * HOUR, policy_id=f"P-{entity}-2", agent_id=agent),
+        sale(next(ids), None, t=start + 3 * HOUR, policy_id=f"P-{entity}-3", agent_id=agent, product_risk_level=5),
+        complaint(next(ids), t=start + 4 * HOUR, agent_id=agent, complaint_id=f"CP-{entity}"),
+    ]
+
+
+def _callbacks_sample(entity: str, start: float, run: int) -> list[Event]:
+    # P1: issued, a failed callback at 2 h (failed, at once), then the first
+    # successful callback only at 73 h (missing, when it arrives). P2: called back at 3 h.
+    ids = (f"cb-{entity}-{run}-{i}" for i in itertools.count())
+    p1, p2 = f"P-{entity}", f"P-{entity}-2"
+    return [
+        policy_event(next(ids), "policy_issued", t=start, policy_id=p1),
+        policy_event(next(ids), "policy_issued", t=start + HOUR, policy_id=p2),
+        policy_event(next(ids), "callback_failed", t=start + 2 * HOUR, policy_id=p1, callback_reason="no_answer"),
+        policy_event(next(ids), "callback_completed", t=start + 3 * HOUR, policy_id=p2),
+        policy_event(next(ids), "callback_completed", t=start + 73 * HOUR, policy_id=p1),
+    ]
+
+
+def _complaint_deadline_sample(entity: str, start: float, run: int) -> list[Event]:
+    # K1: a 4-hour fast-track complaint resolved at 5 h (overdue, when the
+    # resolution arrives); K2: resolved within its 15 days.
+    ids = (f"cd-{entity}-{run}-{i}" for i in itertools.count())
+    k1, k2 = f"CP-{entity}-1", f"CP-{entity}-2"
+    return [
+        complaint(next(ids), t=start, complaint_id=k1, category="claims_service", deadline_hours=4.0),
+        complaint(next(ids), t=start + HOUR, complaint_id=k2, category="billing"),
+        Event(next(ids), "complaint_resolved", "complaint", start + 2 * HOUR, complaint_id=k2, customer_id="C1"),
+        Event(next(ids), "complaint_resolved", "complaint", start + 5 * HOUR, complaint_id=k1, customer_id="C1"),
+    ]
+
+
+def _claim_target_sample(claim_type: str, amount: float, late: float, meeting: str) -> SampleStream:
+    # On one policy: a claim held to the target met late (fires when the late
+    # event arrives), one met in time, and a claim held to no target.
+    def make(entity: str, start: float, run: int) -> list[Event]:
+        ids = (f"cl-{entity}-{run}-{i}" for i in itertools.count())
+        kw = {"policy_id": f"P-{entity}", "claim_type": claim_type, "amount": amount}
+        return [
+            claim(next(ids), "claim_reported", t=start, claim_id=f"CL-{entity}-1", **kw),
+            claim(next(ids), meeting, t=start + late, claim_id=f"CL-{entity}-1", **kw),
+            claim(next(ids), "claim_reported", t=start + late + HOUR, claim_id=f"CL-{entity}-2", **kw),
+            claim(next(ids), meeting, t=start + late + 1.2 * HOUR, claim_id=f"CL-{entity}-2", **kw),
+            claim(next(ids), "claim_reported", t=start + late + 2 * HOUR, claim_id=f"CL-{entity}-3",
+                  policy_id=f"P-{entity}", claim_type="health", amount=900.0),
+        ]
+    return make
+
+
+def _region_claims_sample(entity: str, start: float, run: int) -> list[Event]:
+    # Region R: 8 small motor claims an hour apart, 5 settled after 40 min
+    # (breaches), 3 after 10 min. Three other regions: 2 claims each, in time.
+    # Reference: fewer than 3 other regions early on, then their median shrunk
+    # rate (0 + 0.6) / (2 + 20) = 2.7%; 5 of 8 is far above either.
+    ids = (f"rc-{entity}-{run}-{i}" for i in itertools.count())
+    events = []
+    for i in range(8):
+        t = start + i * HOUR
+        kw = {"claim_id": f"CL-{entity}-{i}", "region": f"R-{entity}", "policy_id": f"P-{entity}-{i}"}
+        events += [claim(next(ids), "claim_reported", t=t, **kw),
+                   claim(next(ids), "claim_settled", t=t + (40 if i % 3 else 10) * 60, **kw)]
+        if i < 6:
+            kw = {"claim_id": f"CL-{entity}-o{i}", "region": f"O{i % 3}-{entity}", "policy_id": f"P-{entity}-o{i}"}
+            events += [claim(next(ids), "claim_reported", t=t + 45 * 60, **kw),
+                       claim(next(ids), "claim_settled", t=t + 50 * 60, **kw)]
+    return events
+
+
+def _complaint_level_spike_sample(entity: str, start: float, run: int) -> list[Event]:
+    # Sixteen complaints in 15 h, each against another agent of one branch,
+    # about one product, through one partner: 12 (15 for the product) in 24 h
+    # where 0.5 (0.3, 1.0) a day are expected fires each level; one complaint elsewhere.
+    ids = (f"cl-{entity}-{run}-{i}" for i in itertools.count())
+    where = {"branch_id": f"B-{entity}", "product_id": f"PR-{entity}", "partner_id": f"PT-{entity}"}
+    events = [complaint(next(ids), t=start + i * HOUR, agent_id=f"A-{entity}-{i}", **where) for i in range(16)]
+    events.insert(3, complaint(next(ids), t=start + 2.5 * HOUR, agent_id=f"A-{entity}-x", branch_id=f"B-{entity}-x",
+                               product_id=f"PR-{entity}-x", partner_id=f"PT-{entity}-x"))
+    return events
+
+
+def _mis_selling_complaint_sample(entity: str, start: float, run: int) -> list[Event]:
+    ids = (f"ms-{entity}-{run}-{i}" for i in itertools.count())
+    return [
+        complaint(next(ids), t=start, complaint_id=f"CP-{entity}-1", category="mis_selling", policy_id=f"P-{entity}"),
+        complaint(next(ids), t=start + HOUR, complaint_id=f"CP-{entity}-2", category="billing"),
+    ]
+
+
+def _partner_compliance_sample(entity: str, start: float, run: int) -> list[Event]:
+    # Ten sales through partner PT: two with a banned phrase, and a mis-selling
+    # complaint about a third: 3 of 10 flagged (p = 0.0009 at the 2% target).
+    ids = (f"pc-{entity}-{run}-{i}" for i in itertools.count())
+    partner = f"PT-{entity}"
+    events = [sale(next(ids), "这款产品稳赚不赔" if i in (3, 6) else "保障全面，请仔细阅读条款", t=start + i * HOUR,
+                   policy_id=f"P-{entity}-{i}", partner_id=partner) for i in range(10)]
+    events.append(complaint(next(ids), t=start + 10 * HOUR, policy_id=f"P-{entity}-8", partner_id=partner))
+    return events
+
+
+def _partner_contract_sample(entity: str, start: float, run: int) -> list[Event]:
+    # Ten policies through partner PT, four at 0.28 where the contract says
+    # 0.25 (12% off each): mean deviation 4.8%, above 2%, over 10 policies.
+    ids = (f"pk-{entity}-{run}-{i}" for i in itertools.count())
+    return [policy_event(next(ids), "policy_issued", t=start + i * HOUR, policy_id=f"P-{entity}-{i}",
+                         partner_id=f"PT-{entity}", commission_rate=0.28 if i % 3 == 0 else 0.25,
+                         contract_commission_rate=0.25) for i in range(10)]
+
+
+def _fund_flow_ids(prefix: str, entity: str, run: int):
+    return (f"{prefix}-{entity}-{run}-{i}" for i in itertools.count())
+
+
+def _third_party_payer_sample(entity: str, start: float, run: int) -> list[Event]:
+    # The policyholder's account is known only from policy_issued: an own
+    # premium (dropped), a third-party transfer (low), then third-party cash (medium).
+    ids, policy, holder = _fund_flow_ids("tp", entity, run), f"P-{entity}", f"ACC-{entity}"
+    return [
+        policy_event(next(ids), "policy_issued", t=start, policy_id=policy, policyholder_account_id=holder),
+        payment(next(ids), 3_000.0, t=start + HOUR, account=holder, channel="mobile", policy_id=policy),
+        payment(next(ids), 3_000.0, t=start + 2 * HOUR, account=f"{holder}-uncle", channel="mobile",
+                policy_id=policy),
+        payment(next(ids), 3_000.0, t=start + 5 * HOUR, account=f"{holder}-cash", policy_id=policy,
+                policyholder_account_id=holder),
+    ]
+
+
+def _multiple_payers_sample(entity: str, start: float, run: int) -> list[Event]:
+    # The policyholder (account 0) and four others within a day: medium at the second other, high at the fourth.
+    ids, policy = _fund_flow_ids("mp", entity, run), f"P-{entity}"
+    return [payment(next(ids), 2_000.0, t=start + i * HOUR, account=f"ACC-{entity}-{i % 5}", policy_id=policy,
+                    policyholder_account_id=f"ACC-{entity}-0") for i in (0, 1, 2, 5, 3, 4)]
+
+
+def _rapid_in_out_sample(entity: str, start: float, run: int) -> list[Event]:
+    # 120,000 CNY in from one account, refunded three days later to another (critical).
+    ids, policy = _fund_flow_ids("ri", entity, run), f"P-{entity}"
+    return [
+        payment(next(ids), 100_000.0, t=start, account=f"ACC-{entity}", channel="bank_transfer", policy_id=policy),
+        payment(next(ids), 20_000.0, t=start + HOUR, account=f"ACC-{entity}", channel="bank_transfer",
+                policy_id=policy),
+        payout(next(ids), "refund", 120_000.0, t=start + 3 * DAY, payee=f"ACC-{entity}-new", policy_id=policy),
+    ]
+
+
+def _fan_out_sample(entity: str, start: float, run: int) -> list[Event]:
+    # One account pays for five other policyholders (medium at the fourth) and its own policy (not counted).
+    ids, account = _fund_flow_ids("fo", entity, run), f"ACC-{entity}"
+    events = [payment(next(ids), 5_000.0, t=start + i * HOUR, account=account, channel="bank_transfer",
+                      policy_id=f"P-{entity}-{i}", customer_id=f"C-{entity}-{i}",
+                      policyholder_account_id=f"ACC-{entity}-{i}") for i in range(5)]
+    events.insert(2, payment(next(ids), 5_000.0, t=start + 1.5 * HOUR, account=account, channel="bank_transfer",
+                             policy_id=f"P-{entity}-own", policyholder_account_id=account))
+    return events
+
+
+def _fan_in_sample(entity: str, start: float, run: int) -> list[Event]:
+    # One account receives payouts of four others' policies (medium at the fourth) and of its own.
+    ids, account = _fund_flow_ids("fi", entity, run), f"ACC-{entity}"
+    kinds = ("surrender_payout", "refund", "claim_payout", "surrender_payout")
+    events = [payout(next(ids), kind, 30_000.0, t=start + i * HOUR, payee=account, policy_id=f"P-{entity}-{i}",
+                     policyholder_account_id=f"ACC-{entity}-{i}") for i, kind in enumerate(kinds)]
+    events.insert(1, payout(next(ids), "claim_payout", 2_000.0, t=start + 0.5 * HOUR, payee=account,
+                            policy_id=f"P-{entity}-own", policyholder_account_id=account))
+    return events
+
+
+def _amount_anomaly_customer_sample(entity: str, start: float, run: int) -> list[Event]:
+    # Five premiums of 1,000 to 1,400 CNY, then 152,500 CNY (medium: not round, no burst).
+    ids, customer = _fund_flow_ids("ac", entity, run), f"C-{entity}"
+    amounts = (1_000.0, 1_200.0, 1_100.0, 1_400.0, 1_050.0, 152_500.0)
+    return [payment(next(ids), amount, t=start + i * 6 * HOUR, account=f"ACC-{entity}", channel="mobile",
+                    customer_id=customer) for i, amount in enumerate(amounts)]
+
+
+def _amount_anomaly_product_sample(entity: str, start: float, run: int) -> list[Event]:
+    # Thirty premiums of 2,000 to 3,450 CNY on one product, then one of 500,000 (round: high).
+    ids, product = _fund_flow_ids("ap", entity, run), f"PD-{entity}"
+    events = [payment(next(ids), 2_000.0 + 50 * i, t=start + i * 600.0, account=f"ACC-{entity}-{i}",
+                      channel="mobile", customer_id=f"C-{entity}-{i}", product_id=product) for i in range(30)]
+    return events + [payment(next(ids), 500_000.0, t=start + 30 * 600.0, account=f"ACC-{entity}-big",
+                             channel="bank_transfer", product_id=product)]
+
+
+def _claim_payee_mismatch_sample(entity: str, start: float, run: int) -> list[Event]:
+    # Claims to a beneficiary (fine), to a stranger (medium), and one judged from policy_issued (high).
+    ids, policy, holder = _fund_flow_ids("cm", entity, run), f"P-{entity}", f"ACC-{entity}"
+    known = {"policyholder_account_id": holder, "beneficiary_account_ids": [f"{holder}-child"]}
+    return [
+        policy_event(next(ids), "policy_issued", t=start, policy_id=policy, **known),
+        payout(next(ids), "claim_payout", 6_000.0, t=start + DAY, payee=f"{holder}-child", policy_id=policy, **known),
+        payout(next(ids), "claim_payout", 8_000.0, t=start + 2 * DAY, payee=f"ACC-{entity}-x", policy_id=policy,
+               **known),
+        payout(next(ids), "claim_payout", 60_000.0, t=start + 3 * DAY, payee=f"ACC-{entity}-y", policy_id=policy),
+    ]
+
+
+def _early_claim_sample(entity: str, start: float, run: int) -> list[Event]:
+    # A claim two days after issue (high), and a second one that does not alert again.
+    ids, policy = _fund_flow_ids("ec", entity, run), f"P-{entity}"
+    return [
+        policy_event(next(ids), "policy_issued", t=start, policy_id=policy),
+        payout(next(ids), "claim_payout", 9_000.0, t=start + 2 * DAY, policy_id=policy),
+        payout(next(ids), "claim_payout", 4_000.0, t=start + 5 * DAY, policy_id=policy),
+    ]
+
+
+def _round_tripping_sample(entity: str, start: float, run: int) -> list[Event]:
+    # A's policy surrenders to B, B's policy refunds to A: a cycle. C pays D's policy, refunded to D: no cycle.
+    ids = _fund_flow_ids("rt", entity, run)
+    a, b, c, d = (f"ACC-{entity}-{x}" for x in "ABCD")
+    return [
+        payout(next(ids), "surrender_payout", 80_000.0, t=start, payee=b, policy_id=f"P-{entity}-1",
+               customer_id=f"C-{entity}-1", policyholder_account_id=a),
+        payment(next(ids), 20_000.0, t=start + HOUR, account=c, channel="bank_transfer", policy_id=f"P-{entity}-3",
+                customer_id=f"C-{entity}-3", policyholder_account_id=d),
+        payout(next(ids), "refund", 20_000.0, t=start + 2 * HOUR, payee=d, policy_id=f"P-{entity}-3",
+               customer_id=f"C-{entity}-3", policyholder_account_id=d),
+        payout(next(ids), "refund", 75_000.0, t=start + DAY, payee=a, policy_id=f"P-{entity}-2",
+               customer_id=f"C-{entity}-2", policyholder_account_id=b),
+    ]
+
+
+def _structuring_customer_sample(entity: str, start: float, run: int) -> list[Event]:
+    # One customer's cash just under 50,000 from three accounts, none with three payments:
+    # high at the third payment, critical at the fifth.
+    ids, customer = _fund_flow_ids("sc", entity, run), f"C-{entity}"
+    accounts = ("A", "B", "C", "A", "B")
+    return [payment(next(ids), 45_000.0 + i, t=start + i * 6 * HOUR, account=f"ACC-{entity}-{a}",
+                    customer_id=customer, policy_id=f"P-{entity}-{i % 2}") for i, a in enumerate(accounts)]
+
+
 SAMPLE_STREAMS: dict[str, SampleStream] = {
+    "third_party_payer": _third_party_payer_sample,
+    "multiple_payers": _multiple_payers_sample,
+    "rapid_in_out": _rapid_in_out_sample,
+    "fan_out": _fan_out_sample,
+    "fan_in": _fan_in_sample,
+    "amount_anomaly_customer": _amount_anomaly_customer_sample,
+    "amount_anomaly_product": _amount_anomaly_product_sample,
+    "claim_payee_mismatch": _claim_payee_mismatch_sample,
+    "early_claim": _early_claim_sample,
+    "round_tripping": _round_tripping_sample,
+    "structuring_customer": _structuring_customer_sample,
+    "callbacks": _callbacks_sample,
+    "complaint_deadline": _complaint_deadline_sample,
+    "claim_settlement": _claim_target_sample("motor", 3_200.0, 40 * 60.0, "claim_settled"),
+    "claim_contact": _claim_target_sample("injury", 30_000.0, 73 * HOUR, "claim_contacted"),
+    "region_claims_outlier": _region_claims_sample,
+    "complaint_spike_branch": _complaint_level_spike_sample,
+    "complaint_spike_product": _complaint_level_spike_sample,
+    "complaint_spike_partner": _complaint_level_spike_sample,
+    "mis_selling_complaint": _mis_selling_complaint_sample,
+    "partner_compliance": _partner_compliance_sample,
+    "partner_contract": _partner_contract_sample,
     "banned_phrases": _banned_phrases_sample,
     "structuring": _structuring_sample,
     "complaint_spike": _complaint_spike_sample,
+    "suitability_risk_level": _suitability_sample(product_risk_level=4, customer_risk_tolerance=3),
+    "suitability_elderly": _suitability_sample(customer_age=65, product_category="long_term_savings",
+                                               product_risk_level=2),
+    "suitability_affordability": _suitability_sample(premium=60_001.0),
+    "agent_peers_cooling_off": _agent_peers_sample("cooling_off_cancelled", "sale_recorded"),
+    "agent_peers_surrender": _agent_peers_sample("surrendered", "sale_recorded", policy_age_days=300),
+    "agent_peers_callback_failure": _agent_peers_sample("callback_failed", "callback_completed"),
+    "agent_peers_complaints": _agent_peers_sample("complaint_filed", "sale_recorded"),
+    "churning": _churning_sample,
+    "integrity_score": _integrity_score_sample,
 }
 
 DETECTOR_NAMES = sorted(REGISTRY)
@@ -265,7 +592,9 @@ def test_findings_carry_evidence_and_no_personal_data(name):
             assert (f.detector, f.detector_version) == (det.name, det.version)
             assert isinstance(f.tier, Tier)
             assert f.typology and f.tier_reason and f.summary and f.entity_type and f.entity_id
-            if det.keyspace is not None:
+            if det.finding_entity is not None:
+                assert f.entity_type == det.finding_entity
+            elif det.keyspace is not None:
                 assert (f.entity_type, f.entity_id) == (det.keyspace, det.key(event))
             assert f.event_time == event.time
             assert f.window_start <= f.event_time

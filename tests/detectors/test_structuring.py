@@ -10,7 +10,7 @@ import pytest
 
 from builders import HOUR, T0, at, feed, payment
 from detectors.base import Tier
-from detectors.structuring import StructuringConfig, StructuringDetector
+from detectors.structuring import CustomerStructuringDetector, StructuringConfig, StructuringDetector
 
 WINDOW = 72 * HOUR
 
@@ -183,3 +183,46 @@ def test_config_rejects_values_that_cannot_work(overrides):
 
 def test_config_thresholds_are_floats():
     assert StructuringConfig(thresholds_cny={"cash": 50_000}).thresholds_cny == {"cash": 50_000.0}
+
+
+# --- per customer -------------------------------------------------------------------
+def from_accounts(*account_hours, customer="C1"):
+    return [payment(f"p{i + 1}", 45_000.0 + i, t=at(hours), account=account, customer_id=customer)
+            for i, (account, hours) in enumerate(account_hours)]
+
+
+def test_a_customer_spreading_payments_over_accounts():
+    detector = CustomerStructuringDetector(StructuringConfig())
+    states: dict = {}
+    per_event = [feed(detector, [e], states)[0]
+                 for e in from_accounts(("A", 0), ("B", 10), ("C", 20), ("A", 30), ("B", 40))]
+    assert [[f.tier for f in found] for found in per_event] == [[], [], [Tier.HIGH], [], [Tier.CRITICAL]]
+    high, critical = per_event[2][0], per_event[4][0]
+    assert (high.entity_type, high.entity_id, high.window_start) == ("customer", "C1", T0)
+    assert critical.window_start == T0  # the same alert, raised
+    assert high.summary == "customer C1: 3 cash payments just under 50,000 CNY within 72 h, total 135,003.00 CNY"
+    assert high.evidence["account_ids"] == ["A", "B", "C"]
+    assert high.evidence["event_ids"] == ["p1", "p2", "p3"]
+
+
+def test_the_customer_variant_leaves_one_accounts_episode_to_the_account_detector():
+    detector = CustomerStructuringDetector(StructuringConfig())
+    # One account: the per-account detector's alert, not a second one per customer.
+    assert feed(detector, from_accounts(("A", 0), ("A", 10), ("A", 20)))[0] == []
+    # Three from one account, then one from another: the account holds min_payments, still not ours.
+    assert feed(detector, from_accounts(("A", 0), ("A", 5), ("A", 10), ("B", 20)))[0] == []
+    # The documented overlap: A, B, A fire per customer before A's third payment fires per account.
+    [finding], _ = feed(detector, from_accounts(("A", 0), ("B", 5), ("A", 10), ("A", 20)))
+    assert finding.evidence["event_ids"] == ["p1", "p2", "p3"]
+    # A customer with fewer than two accounts per the config never fires.
+    single = CustomerStructuringDetector(StructuringConfig(min_accounts_per_customer=3))
+    assert feed(single, from_accounts(("A", 0), ("B", 10), ("A", 20), ("B", 30)))[0] == []
+    with pytest.raises(ValueError):
+        StructuringConfig(min_accounts_per_customer=1)
+
+
+def test_the_account_detector_is_unchanged_by_the_customer_variant(detector):
+    found, _ = feed(detector, from_accounts(("A", 0), ("B", 10), ("C", 20)))
+    assert found == []
+    [finding], _ = feed(detector, from_accounts(("A", 0), ("A", 10), ("A", 20)))
+    assert "account_ids" not in finding.evidence and finding.entity_id == "A"

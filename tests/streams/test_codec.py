@@ -84,6 +84,14 @@ INVALID = [
      "ISO-8601 string"),
     ("a day and a second ahead", raw_event("premium_paid", event_time="2023-11-20T00:00:01Z"), "payment",
      "future_event_time", "86401 s ahead"),
+    ("id list a string", raw_event("policy_issued", beneficiary_account_ids="ACC2"), "policy", "wrong_type",
+     "beneficiary_account_ids must be a list of ids, got str"),
+    ("id list of numbers", raw_event("policy_issued", beneficiary_account_ids=["ACC2", 7]), "policy", "wrong_type",
+     "beneficiary_account_ids[1] must be a string"),
+    ("id list with an empty id", raw_event("policy_issued", beneficiary_account_ids=[""]), "policy", "out_of_range",
+     "beneficiary_account_ids[0] must be 1 to 128"),
+    ("id list too long", raw_event("policy_issued", beneficiary_account_ids=[f"A{i}" for i in range(17)]), "policy",
+     "out_of_range", "holds 17 ids, at most 16"),
 ]
 
 
@@ -186,3 +194,12 @@ def test_errors_about_personal_data_do_not_repeat_it(field, value):
         decode(raw_event("premium_paid", **{field: value}))
     assert field in str(info.value)
     assert "12345" not in str(info.value) and "11111" not in str(info.value) and "110105" not in str(info.value)
+
+
+def test_policy_facts_decode_and_survive_forwarding():
+    raw = raw_event("policy_issued", policyholder_account_id="ACC1", beneficiary_account_ids=["ACC2", "ACC3"])
+    event = decode(raw, "policy")
+    assert (event.policyholder_account_id, event.beneficiary_account_ids) == ("ACC1", ["ACC2", "ACC3"])
+    forwarded = orjson.loads(orjson.dumps(event.to_dict()))  # as the keyed topic carries it
+    assert type(event).from_trusted_dict(forwarded) == event
+    assert decode(raw_event("policy_issued", beneficiary_account_ids=[]), "policy").beneficiary_account_ids == []

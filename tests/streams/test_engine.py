@@ -51,7 +51,8 @@ SHIPPED = {"banned_phrases", "structuring", "complaint_spike"}
     "event, present, absent",
     [
         (payment("p1", 45_000.0), [("account", "ACC1")], []),
-        (payment("p1", 45_000.0, channel="bank_transfer"), [], [("account", "ACC1")]),
+        # Paid from the policyholder's own account by transfer: no account-keyed detector wants it.
+        (payment("p1", 45_000.0, channel="bank_transfer", policyholder_account_id="ACC1"), [], [("account", "ACC1")]),
         (complaint("c1"), [("agent", "A1")], []),
     ],
 )
@@ -93,7 +94,8 @@ def test_alerts_of_the_mixed_stream():
     for a in alerts:
         assert a.alert_id == alert_id(a.detector, a.entity_type, a.entity_id, a.window_start)
         assert a.config_version == version
-    assert "also misleading_sales_phrase on agent:A1" in alerts[2].tier_reason
+    # (the agent's integrity score has fallen below 60 by then too: 20 + 15 + 15 points)
+    assert "also integrity_below_threshold, misleading_sales_phrase on agent:A1" in alerts[2].tier_reason
     assert alerts[1].alert_id == alerts[3].alert_id == "2119017ace7c7918809db9c8"
 
 

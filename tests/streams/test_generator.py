@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -36,9 +37,11 @@ from streams.generator import (
     scale_scenarios,
 )
 from streams.generator.background import Background
+from streams.generator.labels import label_facts
 from streams.generator.personal import GIVEN_NAME_CHARACTERS, id_check_digit
 from streams.generator.population import build_population
 from streams.generator.scenarios import ScenarioBuilder
+from streams.generator.service import LEAD_IN_MAX_DAYS
 from streams.generator.timeline import Timeline, local_hour
 from streams.generator.transcripts import (
     PHRASE_VARIANTS,
@@ -54,6 +57,9 @@ FAR_FUTURE = 4_102_444_800.0  # 2100-01-01: no generated event is "from the futu
 #: Alerts fire on the evidence events themselves; a little slack for safety.
 SLACK_S = 1.0
 SMALL = {"customers": 6_000, "agents": 600, "branches": 20, "partners": 12}
+#: What ordinary business holds and ``streams.generator.labels`` labels wherever it occurs.
+FACT_TYPOLOGIES = {"callback_failed", "mis_selling_complaint", "callback_missing", "complaint_overdue",
+                   "claim_settlement_late", "claim_contact_late"}
 
 
 @lru_cache(maxsize=None)
@@ -123,28 +129,36 @@ def test_exact_count_sorted_and_decodable(events: int) -> None:
 
 def test_default_timeline_is_one_business_day() -> None:
     generated, truth = _generated(0, 10_000, None, True)
-    assert generated[0].event["event_time"].startswith("2026-01-05T")
-    assert generated[0].time >= DEFAULT_START and generated[-1].time < DEFAULT_START + 86_400
+    # Absences whose deadline is longer than the day (a callback due 72 h after issue, a
+    # complaint's 15 days) begin in the days before it: those events lead in.
+    lead_in = DEFAULT_START - LEAD_IN_MAX_DAYS * 86_400
+    day = [e for e in generated if e.time >= DEFAULT_START]
+    assert day[0].event["event_time"].startswith("2026-01-05T")
+    assert generated[0].time >= lead_in and generated[-1].time < DEFAULT_START + 86_400
+    assert len(day) > 0.95 * len(generated)
     assert duration_days(10_000) == 1.0 and duration_days(1_000_000) == 10.0
     sales = [e for e in generated if e.event["event_type"] == "sale_recorded"]
     # Sales happen in the local (UTC+8) working day and evening, not at 3 a.m.
     assert all(7 <= local_hour(round(e.time * 1000)) <= 22 for e in sales)
     assert {t.typology for t in truth} == set(SCENARIO_TYPOLOGIES)
-    assert all(DEFAULT_START <= t.start <= t.end < DEFAULT_START + 86_400 for t in truth)
+    assert all(lead_in <= t.start <= t.end < DEFAULT_START + 86_400 for t in truth)
 
 
 def test_background_proportions_are_plausible() -> None:
     generated, _ = _generated(0, 10_000, None, True)
     kinds = Counter(e.event["event_type"] for e in generated)
     assert 700 < kinds["sale_recorded"] < 1_300
-    assert kinds["callback_completed"] > 10 * kinds["callback_failed"] > 0
     assert 0 < kinds["cooling_off_cancelled"] < kinds["surrendered"] < kinds["sale_recorded"] / 5
-    # Complaints: about 0.01 per agent a day in the background, plus the scenarios.
-    assert kinds["complaint_filed"] < 0.02 * SMALL["agents"] + 60
+    # The background alone: 4% of callbacks fail; about 0.01 complaints per agent a day.
+    background = Counter(e.event["event_type"] for e in _generated(0, 10_000, (), False)[0])
+    assert background["callback_completed"] > 10 * background["callback_failed"] > 0
+    assert background["complaint_filed"] < 0.02 * SMALL["agents"]
+    # Claims: reported, a customer contacted, settled; a few reported in the days before settle today.
+    assert 0 < background["claim_contacted"] < background["claim_reported"] and background["claim_settled"] > 0
     channels = Counter(e.event["channel"] for e in generated if e.event["event_type"] == "premium_paid")
     assert channels["bank_transfer"] > channels["mobile"] > channels["card"] > channels["cash"] > 0
     amounts = sorted(e.event["premium"] for e in generated if e.event["event_type"] == "sale_recorded")
-    assert amounts[len(amounts) // 2] * 4 < amounts[-len(amounts) // 20]  # a long right tail
+    assert amounts[len(amounts) // 2] * 3 < amounts[-len(amounts) // 20]  # a long right tail
 
 
 def test_personal_data_stays_in_personal_fields() -> None:
@@ -184,7 +198,7 @@ def test_phrase_variants_fold_to_the_listed_phrase() -> None:
 
 def test_validates_config() -> None:
     with pytest.raises(ValueError, match="unknown typology"):
-        GeneratorConfig(scenario_mix={"churning": 1})
+        GeneratorConfig(scenario_mix={"fortune_telling": 1})
     with pytest.raises(ValueError, match="cannot hold"):
         generate(GeneratorConfig(events=5, **SMALL))
     assert scale_scenarios(1_000_000)["structuring"] == 300
@@ -208,35 +222,47 @@ def _check_truth(alerts: list, truth: list[TruthRecord]) -> None:
     for record in truth:
         ids = {a.alert_id for a in alerts if _matches(a, record)}
         assert len(ids) == (0 if record.benign else 1), (record, ids)
-    stray = [a for a in alerts if not any(_matches(a, r) for r in scenarios)]
+    # An alert raised again (same id) after its scenario, at a higher tier, is still that alert.
+    matched = {a.alert_id for a in alerts if any(_matches(a, r) for r in scenarios)}
+    stray = [a for a in alerts if a.alert_id not in matched]
     assert stray == [], [a.summary for a in stray]
     assert len({a.alert_id for a in alerts}) == len(scenarios)
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(3))
 def test_every_scenario_raises_one_alert_and_nothing_else_does(seed: int) -> None:
     mix = tuple((t, len(PHRASE_VARIANTS) if t == "misleading_sales_phrase" else 3) for t in SCENARIO_TYPOLOGIES)
-    generated, truth = _generated(seed, 8_000, mix, True)
-    assert sum(not t.benign for t in truth) == len(PHRASE_VARIANTS) + 6
-    assert sum(t.benign for t in truth) == len(PHRASE_VARIANTS) + 6
+    # Three of every typology in a day need a company of the default size: spikes of complaints
+    # per branch, partner and product each take a dozen agents and must not add up elsewhere.
+    generated, truth = generate(GeneratorConfig(seed=seed, events=8_000, scenario_mix=dict(mix), benign=True))
+    # The scenarios injected as asked; side truths label what they raise beyond their own typology.
+    injected = [t for t in truth if re.match(rf"{t.typology}-(benign-)?\d{{3}}-", t.scenario_id)]
+    others = 3 * (len(SCENARIO_TYPOLOGIES) - 1)
+    assert sum(not t.benign for t in injected) == len(PHRASE_VARIANTS) + others
+    assert sum(t.benign for t in injected) == len(PHRASE_VARIANTS) + others
     # Every variant of the phrase scenario is exercised.
-    assert {t.scenario_id.split("-")[-1] for t in truth if t.typology == "misleading_sales_phrase"
+    assert {t.scenario_id.split("-")[-1] for t in injected if t.typology == "misleading_sales_phrase"
             and not t.benign} == set(PHRASE_VARIANTS)
     _check_truth(_alerts(generated), truth)
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_clean_baseline_raises_no_alert(seed: int) -> None:
+    # Nothing injected: the only alerts are on what ordinary business holds (failed callbacks,
+    # mis-selling complaints, the odd claim missing its target), each labelled as a fact.
     generated, truth = _generated(seed, 10_000, (), False)
-    assert truth == []
-    assert [a.summary for a in _alerts(generated)] == []
+    assert {t.typology for t in truth} <= FACT_TYPOLOGIES
+    assert all("-fact-" in t.scenario_id for t in truth)
+    _check_truth(_alerts(generated), truth)
 
 
 def test_week_long_timeline_scenarios_and_background() -> None:
     # A week-long timeline (what ~700k events get) built directly, so that the
     # look-alikes needing more than a day or more than 72 h come into play
     # without pushing 700k events through the engine.
-    pop = build_population(21, agents=400, branches=10, partners=8, customers=4_000, products=30,
+    # Six scenarios of each typology need a company of some size: complaint spikes per branch,
+    # partner and product take a dozen dedicated agents each.
+    pop = build_population(21, agents=1_000, branches=20, partners=20, customers=10_000, products=30,
                            start=DEFAULT_START)
     timeline = Timeline.for_events(DEFAULT_START, 700_000)
     guard = PhraseGuard()
@@ -247,7 +273,10 @@ def test_week_long_timeline_scenarios_and_background() -> None:
     variants = {t.scenario_id.split("-")[-1] for t in builder.truths}
     assert {"spread_cash_in_band", "two_pairs_apart"} <= variants
     scenario_events = builder.log.finish("ids")
-    assert all(DEFAULT_START <= e.time < DEFAULT_START + 7 * 86_400 for e in scenario_events)
-    _check_truth(_alerts(scenario_events), builder.truths)
-    background = Background(pop, timeline, random.Random(22), guard, builder.reserved).fill(20_000)
-    assert _alerts(background.finish("ids")) == []
+    lead_in = DEFAULT_START - LEAD_IN_MAX_DAYS * 86_400
+    assert all(lead_in <= e.time < DEFAULT_START + 7 * 86_400 for e in scenario_events)
+    _check_truth(_alerts(scenario_events), builder.truths + label_facts(scenario_events, builder.truths))
+    background = Background(pop, timeline, random.Random(22), guard, builder.reserved).fill(20_000).finish("ids")
+    facts = label_facts(background, [])
+    assert {t.typology for t in facts} <= FACT_TYPOLOGIES
+    _check_truth(_alerts(background), facts)

@@ -32,6 +32,12 @@ def schema_errors(value: Any, schema: dict[str, Any], path: str = "$") -> list[s
         return [f"{path}: not an integer"]
     if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
         return [f"{path}: not a number"]
+    if kind == "array":
+        if not isinstance(value, list):
+            return [f"{path}: not an array"]
+        errors += [f"{path}: too many items"] if len(value) > schema.get("maxItems", len(value)) else []
+        for i, item in enumerate(value):
+            errors += schema_errors(item, schema["items"], f"{path}[{i}]")
     if "const" in schema and value != schema["const"]:
         errors.append(f"{path}: not {schema['const']!r}")
     if "enum" in schema and value not in schema["enum"]:
@@ -113,7 +119,8 @@ BAD_VALUES = [
     ("event_id", ""), ("event_id", "x" * 129), ("amount", 0), ("amount", -1.0), ("amount", 1e11), ("amount", True),
     ("currency", "cny"), ("channel", "bitcoin"), ("product_risk_level", 0), ("product_risk_level", 6),
     ("product_risk_level", 2.5), ("customer_age", 121), ("category", "spam"), ("transcript", "x" * 20_001),
-    ("partner_id", ""), ("schema_version", 2),
+    ("partner_id", ""), ("schema_version", 2), ("beneficiary_account_ids", "ACC2"),
+    ("beneficiary_account_ids", [""]), ("beneficiary_account_ids", ["A"] * 17),
 ]
 
 

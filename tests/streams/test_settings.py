@@ -7,7 +7,8 @@ import orjson
 import pytest
 
 from detectors.config import DetectorConfig
-from streams.settings import Settings, SettingsError, TopicNames, bootstrap_servers, load_settings
+from alerts.policy import AlertPolicyConfig
+from streams.settings import Settings, SettingsError, TopicNames, bootstrap_servers, config_version, load_settings
 
 
 def test_an_empty_environment_gives_the_defaults():
@@ -141,3 +142,15 @@ def test_with_broker_changes_only_the_broker():
     settings = Settings().with_broker("kafka://elsewhere:9092")
     assert settings.broker_url == "kafka://elsewhere:9092"
     assert settings.topics == TopicNames()
+
+
+def test_config_version_follows_the_contents_of_rule_files(tmp_path):
+    from detectors.config import apply_overrides
+
+    phrases = tmp_path / "phrases.txt"
+    phrases.write_text("稳赚不赔\n", encoding="utf-8")
+    config = apply_overrides(DetectorConfig(), {"banned_phrases": {"phrases_file": str(phrases)}})
+    before = config_version(config, AlertPolicyConfig())
+    assert config_version(config, AlertPolicyConfig()) == before
+    phrases.write_text("稳赚不赔\n保本保息\n", encoding="utf-8")
+    assert config_version(config, AlertPolicyConfig()) != before

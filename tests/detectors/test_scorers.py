@@ -1,0 +1,127 @@
+"""The streaming scorers: one interface, explicit state, figures worked by hand."""
+from __future__ import annotations
+
+import math
+
+import orjson
+import pytest
+
+from detectors.scorers import MAD_TO_SIGMA, CusumScorer, EwmaScorer, RobustZScorer
+
+SCORERS = [RobustZScorer(capacity=8, min_history=3), EwmaScorer(alpha=0.3, min_history=3),
+           CusumScorer(alpha=0.3, min_history=3)]
+
+
+def learn_all(scorer, values, state=None):
+    for t, x in enumerate(values):
+        state = scorer.learn(state, x, float(t), f"r{t}")
+    return state
+
+
+@pytest.mark.parametrize("scorer", SCORERS, ids=lambda s: type(s).__name__)
+def test_the_uniform_interface(scorer):
+    state, score = scorer.score_one(None, 5.0, 0.0)
+    assert score == 0.0  # nothing learnt yet
+    for t in range(1, 3):
+        state, score = scorer.score_one(state, 5.0 + t, float(t))
+        assert score == 0.0  # fewer than min_history values before it
+    state, score = scorer.score_one(state, 50.0, 3.0)
+    assert score > 3.0
+    assert orjson.loads(orjson.dumps(state)) == state
+    with pytest.raises(ValueError, match="finite"):
+        scorer.score_one(state, math.nan, 4.0)
+
+
+@pytest.mark.parametrize("scorer", SCORERS, ids=lambda s: type(s).__name__)
+def test_state_restored_from_json_scores_the_same(scorer):
+    values = [3.0, 4.0, 3.5, 5.0, 4.2, 9.0, 4.1, 4.4]
+    state, straight = None, []
+    for t, x in enumerate(values):
+        state, s = scorer.score_one(state, x, float(t))
+        straight.append(s)
+    state, restored = None, []
+    for t, x in enumerate(values):
+        state = orjson.loads(orjson.dumps(state))
+        state, s = scorer.score_one(state, x, float(t))
+        restored.append(s)
+    assert restored == straight
+
+
+def test_robust_z_by_hand():
+    scorer = RobustZScorer(capacity=10, min_history=5)
+    state = learn_all(scorer, [10.0, 12.0, 11.0, 13.0, 9.0])
+    # median 11; absolute deviations 1, 1, 0, 2, 2: MAD 1, scale 1.4826
+    assert scorer.score(state, 16.0, 5.0) == pytest.approx(5 / MAD_TO_SIGMA)
+    assert scorer.score(state, 8.0, 5.0) == pytest.approx(-3 / MAD_TO_SIGMA)
+    # Scored against values strictly before its time: at t=4 only four values count.
+    assert scorer.score(state, 16.0, 4.0) == 0.0
+
+
+def test_robust_z_scale_floor():
+    scorer = RobustZScorer(capacity=10, min_history=5, min_scale=0.5)
+    state = learn_all(scorer, [5.0] * 5)  # MAD 0
+    assert scorer.score(state, 6.0, 9.0) == pytest.approx(2.0)
+
+
+def test_robust_z_keeps_the_latest_by_time_whatever_the_arrival_order():
+    scorer = RobustZScorer(capacity=3, min_history=1)
+    state = None
+    for t in (5.0, 1.0, 4.0, 2.0, 3.0):
+        state = scorer.learn(state, t * 10, t, f"r{t:.0f}")
+    assert state == {"v": [[3.0, 30.0, "r3"], [4.0, 40.0, "r4"], [5.0, 50.0, "r5"]]}
+    assert scorer.refs(state) == {"r3", "r4", "r5"}
+
+
+def test_robust_z_forgets_by_age():
+    scorer = RobustZScorer(capacity=10, min_history=1, max_age_s=100.0)
+    state = None
+    for t in (0.0, 50.0, 150.0):
+        state = scorer.learn(state, 1.0, t)
+    assert [e[0] for e in state["v"]] == [50.0, 150.0]  # 0 is older than 150 - 100
+    assert scorer.forget(state, 151.0) is None
+
+
+def test_ewma_by_hand():
+    scorer = EwmaScorer(alpha=0.5, min_history=2)
+    state = learn_all(scorer, [10.0, 12.0])
+    # m: 10 -> 11; v: 0.5 * (0 + 2 * 1) = 1
+    assert state == {"n": 2, "m": 11.0, "v": 1.0}
+    assert scorer.score(state, 13.0, 2.0) == pytest.approx(2.0)
+    state = scorer.learn(state, 13.0, 2.0)
+    assert state == {"n": 3, "m": 12.0, "v": 1.5}  # v: 0.5 * (1 + 2 * 1)
+
+
+def test_cusum_accumulates_a_persistent_shift():
+    scorer = CusumScorer(alpha=0.5, k=0.5, min_history=2, reset_above=None)
+    state = learn_all(scorer, [10.0, 12.0])  # EWMA m 11, v 1
+    state, first = scorer.score_one(state, 13.0, 2.0)
+    assert first == pytest.approx(1.5)  # z 2, minus k
+    state, second = scorer.score_one(state, 13.0, 3.0)  # EWMA m 12, v 1.5: z 1/sqrt(1.5)
+    assert second == pytest.approx(1.5 + 1 / math.sqrt(1.5) - 0.5)
+    assert state["q"] == 0.0
+
+
+def test_cusum_restarts_after_an_alarm():
+    scorer = CusumScorer(alpha=0.5, k=0.5, min_history=2, reset_above=1.0)
+    state = learn_all(scorer, [10.0, 12.0])
+    state, score = scorer.score_one(state, 13.0, 2.0)
+    assert score == pytest.approx(1.5)
+    assert (state["p"], state["q"]) == (0.0, 0.0)
+
+
+def test_bad_parameters_are_refused():
+    with pytest.raises(ValueError):
+        RobustZScorer(capacity=3, min_history=5)
+    with pytest.raises(ValueError):
+        EwmaScorer(alpha=0.0)
+    with pytest.raises(ValueError):
+        CusumScorer(k=-1.0)
+
+
+def test_robust_z_finds_a_value_by_its_time_and_ref():
+    scorer = RobustZScorer(capacity=10, min_history=1)
+    state = learn_all(scorer, [1.0, 2.0, 3.0])  # refs r0, r1, r2 at t 0, 1, 2
+    state = scorer.learn(state, 4.0, 1.0, "late")
+    assert [e[2] for e in scorer.since(state, 1.0)] == ["r1", "late", "r2"]
+    assert scorer.holds(state, "late", 1.0) and scorer.holds(state, "r1", 1.0)
+    assert not scorer.holds(state, "r2", 1.0) and not scorer.holds(None, "r0", 0.0)
