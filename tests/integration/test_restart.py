@@ -1,6 +1,6 @@
 """Detector state survives a SIGKILL of the worker: an episode spanning the crash is still detected.
 
-Known defect (README, "Reliability"): messages produced while a restarted
+Known defect (README, "Reliability", "Known gaps"): messages produced while a restarted
 worker is still joining its group and recovering can be skipped by faust's
 recovery path on the embedded broker; this test sends the post-crash events
 once the new worker reports ready.
