@@ -9,7 +9,8 @@ import pytest
 
 from streams.cli import build_parser, main
 
-SUBCOMMANDS = ["broker", "topics", "worker", "generate", "replay", "tail", "demo", "act", "evaluate"]
+SUBCOMMANDS = ["broker", "topics", "worker", "generate", "replay", "tail", "demo", "act", "evaluate", "whatif",
+               "bench"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
