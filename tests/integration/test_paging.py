@@ -8,7 +8,7 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from services import Alertmanager, WebhookSink
+from services import Alertmanager, WebhookSink, wait_until
 from streams.actions import encode_action
 
 pytestmark = pytest.mark.integration
@@ -24,16 +24,6 @@ def _sale(n: int, at: datetime, transcript: str = "这款产品稳赚不赔") ->
             "product_id": "PR-1", "transcript": transcript, "premium": 5_000, "product_risk_level": 2,
             "product_category": "health", "term_years": 1, "customer_age": 40, "customer_income": 200_000,
             "customer_risk_tolerance": 3}
-
-
-def _wait(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _send(system, topic: str, items: list[tuple[bytes, bytes]]) -> None:
@@ -65,7 +55,7 @@ def test_critical_alert_pages_resolves_and_survives_an_alertmanager_outage(start
     _send(system, policy_topic, [(b"P-1", orjson.dumps(_sale(1, now - timedelta(minutes=5))))])
 
     # The on-call receiver gets the critical alert at once, with routing labels.
-    paged = _wait(lambda: [a for a in webhook.alerts() if a["labels"].get("entity") == "policy:P-1"], 60,
+    paged = wait_until(lambda: [a for a in webhook.alerts() if a["labels"].get("entity") == "policy:P-1"], 60,
                   "the critical alert at the webhook")
     labels = paged[0]["labels"]
     assert paged[0]["path"] == "/oncall"
@@ -79,17 +69,17 @@ def test_critical_alert_pages_resolves_and_survives_an_alertmanager_outage(start
     resolve = {"action": "resolve", "alert_id": alert["alert_id"], "subject": alert["subject"], "who": "risk-1",
                "at": _iso(now), "disposition": "confirmed"}
     _send(system, system.settings.topics.actions, [encode_action(resolve)])
-    _wait(lambda: not [a for a in alertmanager.active_alerts() if a["labels"]["alert_id"] == alert["alert_id"]],
+    wait_until(lambda: not [a for a in alertmanager.active_alerts() if a["labels"]["alert_id"] == alert["alert_id"]],
           60, "the alert to resolve in Alertmanager")
 
     # Alertmanager down: the worker goes on processing; the push succeeds once it is back.
     alertmanager.stop()
     _send(system, policy_topic, [(b"P-2", orjson.dumps(_sale(2, now - timedelta(minutes=4))))])
-    second = _wait(lambda: [a for a in system.alerts(expected=3) if a["entity_id"] == "P-2"], 60,
+    second = wait_until(lambda: [a for a in system.alerts(expected=3) if a["entity_id"] == "P-2"], 60,
                    "the second alert on the topic while Alertmanager is down")
-    _wait(lambda: _failures(system) >= 1, 30, "a failed push to be counted")
+    wait_until(lambda: _failures(system) >= 1, 30, "a failed push to be counted")
     alertmanager.start()
-    _wait(lambda: [a for a in webhook.alerts() if a["labels"].get("alert_id") == second[0]["alert_id"]], 90,
+    wait_until(lambda: [a for a in webhook.alerts() if a["labels"].get("alert_id") == second[0]["alert_id"]], 90,
           "the second alert at the webhook after Alertmanager came back")
 
 
@@ -106,17 +96,17 @@ def test_unacknowledged_critical_alert_escalates_on_event_time_and_an_acknowledg
     policy_topic = system.settings.topics.policy
     start = datetime.now(timezone.utc) - timedelta(hours=12)
     _send(system, policy_topic, [(b"P-1", orjson.dumps(_sale(1, start))), (b"P-2", orjson.dumps(_sale(2, start)))])
-    opened = _wait(lambda: len(system.alerts(expected=2)) >= 2 and system.alerts(expected=2), 60, "two alerts")
+    opened = wait_until(lambda: len(system.alerts(expected=2)) >= 2 and system.alerts(expected=2), 60, "two alerts")
     acked = next(a for a in opened if a["entity_id"] == "P-2")
     ack = {"action": "ack", "alert_id": acked["alert_id"], "subject": acked["subject"], "who": "oncall-1",
            "at": _iso(start + timedelta(hours=1))}
     _send(system, system.settings.topics.actions, [encode_action(ack)])
-    _wait(lambda: any(a["status"] == "acknowledged" for a in system.alerts(expected=3)), 60, "the acknowledgement")
+    wait_until(lambda: any(a["status"] == "acknowledged" for a in system.alerts(expected=3)), 60, "the acknowledgement")
 
     # Event time moves 6 h on (a clean sale): past the 4 h critical deadline even
     # after the alert stage's 1 h watermark lag.
     _send(system, policy_topic, [(b"P-3", orjson.dumps(_sale(3, start + timedelta(hours=6), "请阅读免责条款")))])
-    escalated = _wait(lambda: [a for a in system.alerts(expected=4) if a["status"] == "escalated"], 60,
+    escalated = wait_until(lambda: [a for a in system.alerts(expected=4) if a["status"] == "escalated"], 60,
                       "the escalation")
     assert [a["entity_id"] for a in escalated] == ["P-1"]
     assert escalated[0]["escalation_level"] == 1
