@@ -107,7 +107,8 @@ class Bench:
         return {s: f"bench-{self.run_id}-{name}.{s}.events" for s in ("policy", "payment", "complaint")}
 
     def env(self, name: str, inputs: dict[str, str], app: str | None = None) -> dict[str, str]:
-        """``RISKWATCH_*`` for one process: its own internal topics, app id, port and data directory."""
+        """``RISKWATCH_*`` for one process reading ``inputs``: its own internal topics (created
+        here), app id, metrics port and data directory. ``app`` shares an app id (a group)."""
         app = app or name
         prefix = f"bench-{self.run_id}-{app}"
         env = {

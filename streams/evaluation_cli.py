@@ -39,7 +39,8 @@ def cmd_evaluate_amlsim(args: argparse.Namespace, settings) -> int:
 
     try:
         with Progress(0, "transfers") as bar:
-            result = evaluate_amlsim(args.data, args.flagged, settings.detectors, shuffle_seed=args.shuffle_seed,
+            result = evaluate_amlsim(args.data, args.flagged, settings.detectors,
+                                     shuffle_seed=None if args.no_shuffle else args.shuffle_seed,
                                      progress=bar)
     except AmlsimDataError as exc:
         print(f"riskwatch: {exc}", file=sys.stderr)
@@ -81,8 +82,9 @@ def add_evaluations(evaluate: argparse._SubParsersAction) -> None:
                             "account-level precision, recall and F1 against isFraud")
     e.add_argument("--data", type=Path, required=True, help="folder with nodes.csv and transactions.csv")
     e.add_argument("--flagged", type=Path, required=True, help="write the flagged account ids here, one per line")
-    e.add_argument("--shuffle-seed", type=int, default=None,
-                   help="first shuffle the amounts across all transfers with this seed (the headline figure)")
+    e.add_argument("--shuffle-seed", type=int, default=0,
+                   help="seed of the shuffle of amounts across all transfers for the headline copy (default 0)")
+    e.add_argument("--no-shuffle", action="store_true", help="run only the sample as given (it is the headline)")
     e.add_argument("--json", action="store_true",
                    help='one JSON object: {"accounts", "sar_accounts", "flagged", "precision", "recall", "f1", ...}')
     e.set_defaults(func=cmd_evaluate_amlsim)

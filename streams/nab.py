@@ -25,7 +25,7 @@ must be timestamps of data rows (a :class:`NabDataError` says which is not).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,8 +157,8 @@ def label_series(name: str, timestamps: np.ndarray, windows: list[list[str]]) ->
     for start, end in windows:
         bounds = parse_times([start, end], f"windows of {name}")
         first, last = np.searchsorted(timestamps, bounds)
-        for edge, row in ((start, first), (end, last)):
-            if row >= len(timestamps) or timestamps[row] != parse_times([edge], name)[0]:
+        for edge, bound, row in ((start, bounds[0], first), (end, bounds[1], last)):
+            if row >= len(timestamps) or timestamps[row] != bound:
                 raise NabDataError(f"window bound {edge} of {name} is not the timestamp of a data row")
         rows.append((int(first), int(last)))
     return Series(name, timestamps, tuple(sorted(rows)))
@@ -309,13 +309,3 @@ def read_results(results_dir: Path, detector: str, series: list[Series]) -> list
 def load_labelled(data_dir: Path, windows_path: Path) -> list[Series]:
     """The labelled series of a corpus, without their values."""
     return [s for s, _ in load_corpus(data_dir, windows_path)]
-
-
-def score_table(results: Mapping[str, Mapping[str, ProfileScore]]) -> str:
-    """``detector  standard  reward_low_FP_rate  reward_low_FN_rate`` as aligned text."""
-    names = [p.name for p in PROFILES]
-    width = max([len("detector")] + [len(d) for d in results])
-    lines = [f"{'detector':{width}}  " + "  ".join(f"{n:>18}" for n in names)]
-    for detector, by_profile in results.items():
-        lines.append(f"{detector:{width}}  " + "  ".join(f"{by_profile[n].score:18.2f}" for n in names))
-    return "\n".join(lines)

@@ -63,3 +63,14 @@ def test_chart_bars_are_as_long_as_the_values():
     precision = np.all(pixels == SERIES[0][1], axis=2)
     widths = sorted({int(row.sum()) for row in precision if row.sum() > 20})
     assert widths == [100, 400]  # 0.25 and 1.0 of a 400-pixel axis
+
+
+def test_evaluate_generated_draws_its_chart(tmp_path, capsys):
+    from streams.cli import main
+
+    chart = tmp_path / "chart.png"
+    assert main(["evaluate", "generated", "--seed", "2", "--events", "6000", "--chart", str(chart)]) == 0
+    pixels = _png_pixels(chart.read_bytes())
+    assert pixels.shape[1] > 400 and np.any(np.all(pixels == SERIES[2][1], axis=2))
+    captured = capsys.readouterr()
+    assert "typology" in captured.out and captured.err == ""  # no progress bar when not on a terminal
