@@ -155,7 +155,7 @@ class Bench:
             self.stage_raw(main, inputs)
             self.stage_framework(main, inputs)
             worker = self.stage_worker(main, keyed, inputs)
-            self.stage_scale(main, keyed, inputs)
+            self.stage_scale(main, keyed)
             self.stage_latency(worker, latency_start, inputs)
             worker.terminate()
             if aside is not None:
@@ -212,38 +212,40 @@ class Bench:
             "seconds": seconds, "start_to_first_event_s": first.at - worker.started_at}
         return worker
 
-    def stage_scale(self, main: Load, keyed: int, inputs: dict[str, str]) -> None:
-        """Two workers in one group on the same (``partitions``-partition) topics, timed
-        from the moment both hold their partitions to the last event."""
+    def stage_scale(self, main: Load, keyed: int) -> None:
+        """Two workers in one group on fresh (``partitions``-partition) topics. The events
+        are produced only once both hold their partitions, so that the timed work is all
+        done by the pair (on a small load, pre-produced events could be finished by the
+        first worker before the second one joined, leaving nothing to time)."""
         log.info("scale: two workers in one group over the same events")
+        inputs = self.inputs("scale")
         env = self.env("scale-1", inputs, app="scale")
         pair = [self.worker("scale-1", env),
                 self.worker("scale-2", {**env, "RISKWATCH_METRICS_ADDR": f"127.0.0.1:{free_port()}",
                                         "RISKWATCH_DATA_DIR": str(self.workdir / "data-scale-2")})]
         total = len(main) + keyed
         deadline = time.monotonic() + self.timeout(len(main))
-        both: tuple[float, float] | None = None  # (time, work done) when both first held partitions
+        while not all(f is not None and f.ready for f in (w.figures() for w in pair)):
+            if time.monotonic() > deadline:
+                raise BenchError(f"scale: the two workers did not both get ready in time; logs in {self.workdir}")
+            time.sleep(0.1)
+        sent_at = time.monotonic()  # the clock of WorkerFigures.at
+        send(self.bootstrap, inputs, main)
         while time.monotonic() < deadline:
             figures = [w.figures() for w in pair]
             if all(f is not None for f in figures):
                 done = sum(min(f.consumed + f.rejected, len(main)) + f.keyed for f in figures)
-                at = max(f.at for f in figures)
-                if both is None and all(f.ready for f in figures):
-                    both = (at, done)
-                if both is not None and done >= total:
+                if done >= total:
                     break
             time.sleep(0.1)
         else:
             raise BenchError(f"scale: two workers did not process {len(main)} events in time; logs in {self.workdir}")
         stop_all(pair)
-        assert both is not None
-        seconds = at - both[0]
-        share = (total - both[1]) / total  # the part of the work done by the two together
-        two = _rate(len(main), seconds / share) if share > 0 else float("nan")
+        two = _rate(len(main), max(f.at for f in figures) - sent_at)
         one = self.result["stages"]["worker"]["events_per_s"]
         self.result["scale_2_over_1"] = two / one
         self.result["scale"] = {"events_per_s_two_workers": two, "events_per_s_one_worker": one,
-                                "partitions": self.plan.partitions, "work_share_timed": share}
+                                "partitions": self.plan.partitions}
 
     def stage_latency(self, worker: BenchWorker, start: float, inputs: dict[str, str]) -> None:
         """First at a rate the worker sustains (``latency_ms_low_rate``), then at the
