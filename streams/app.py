@@ -90,9 +90,15 @@ class TableStateStore:
         return None if raw is None else orjson.loads(raw)
 
     def set(self, key: str, value: Any) -> None:
+        raw = orjson.dumps(value)
+        k = key.encode()
+        if self.table.get(k) == raw:
+            # Unchanged (most sweeps and many events leave an entity as it was): every
+            # write is a changelog record, ~10 per event before this check, ~1 after.
+            return
         # orjson returns its bytes in an over-allocated ~4 KiB buffer; a right-sized
         # copy keeps resident memory per entity near the state's own size.
-        self.table[key.encode()] = bytes(memoryview(orjson.dumps(value)))
+        self.table[k] = bytes(memoryview(raw))
 
     def delete(self, key: str) -> None:
         k = key.encode()
