@@ -133,10 +133,10 @@ def detector_events(sample: Sample) -> Iterator[Event]:
     """:func:`payment_events` as the codec decodes them, but without ``customer_id``.
 
     One customer per account carries no information (AMLSim has accounts
-    only), and without it ``round_tripping`` keeps no customer index, whose
-    rebuild on every payout costs time in proportion to the accounts seen in
-    its window: hours on a 20,000-account sample. The alerts are the same
-    (``tests/evaluation/test_amlsim.py`` checks it on a small sample).
+    only), and without it ``round_tripping`` keeps no customer index: its
+    detector runs in about 8 s instead of 12 s on a 20,000-account sample.
+    The alerts are the same (``tests/evaluation/test_amlsim.py`` checks it on
+    a small sample).
     """
     base = BASE_DATE.timestamp()
     for i, (src, dst, value, step) in enumerate(zip(sample.source.tolist(), sample.target.tolist(),
