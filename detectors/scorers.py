@@ -201,8 +201,10 @@ class CusumScorer(Scorer):
     ``max(0, s+ + z - k)`` and lower sum ``max(0, s- - z - k)`` accumulate
     small persistent shifts that a single z misses. The score is the larger
     sum; once it passes ``reset_above`` both sums restart from zero, so one
-    shift raises one run of high scores. State: the EWMA state plus ``"p"``
-    and ``"q"`` (upper and lower sums).
+    shift raises one run of high scores. ``alpha``, ``min_history`` and
+    ``min_std`` build the default EWMA baseline; with ``baseline`` given they
+    are not used. State: the baseline's state plus ``"p"`` and ``"q"`` (upper
+    and lower sums).
     """
 
     def __init__(self, alpha: float = 0.05, k: float = 0.5, min_history: int = 30, min_std: float = 1e-9,

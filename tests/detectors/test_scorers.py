@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from detectors.scorers import (
-    MAD_TO_SIGMA, CusumScorer, EwmaScorer, LikelihoodScorer, PoissonSpikeScorer, RobustZScorer, poisson_surprise,
+    MAD_TO_SIGMA, CusumScorer, EwmaScorer, LikelihoodScorer, PoissonSpikeScorer, RobustZScorer, SeasonalScorer,
+    poisson_surprise,
 )
 from detectors.stats import poisson_sf
 
@@ -172,3 +173,20 @@ def test_likelihood_by_hand():
     # The inner z of 4.0 is 4; the last three inner scores average 2; against a mean of 1 and sd of 0.5: 2.
     assert scorer.score(state, 4.0, 11.0) == pytest.approx(2.0)
     assert scorer.score(state, -4.0, 11.0) == pytest.approx(2.0)  # a departure either way
+
+
+def test_seasonal_by_hand():
+    scorer = SeasonalScorer(period_s=10.0, buckets=2, alpha=0.5, gamma=0.5, min_history=2)
+    state = scorer.learn(None, 4.0, 0.0)
+    assert state == {"n": 1, "l": 4.0, "o": [0.0, 0.0], "v": 0.0} and scorer.score(state, 9.0, 6.0) == 0.0
+    state = scorer.learn(state, 6.0, 6.0)  # slot 1 (6 of 10 s): error 2
+    # variance 0.5 * (0 + 0.5 * 2^2) = 1; level 4 + 0.5 * (6 - 4) = 5; slot 1's offset 0.5 * (6 - 5) = 0.5
+    assert state == {"n": 2, "l": 5.0, "o": [0.0, 0.5], "v": 1.0}
+    assert scorer.score(state, 7.0, 16.0) == pytest.approx(1.5)  # slot 1 again: 7 - 5 - 0.5
+    assert scorer.score(state, 7.0, 12.0) == pytest.approx(2.0)  # slot 0: 7 - 5
+
+
+def test_cusum_over_a_seasonal_baseline_keeps_both_states_in_one():
+    scorer = CusumScorer(k=0.5, baseline=SeasonalScorer(period_s=10.0, buckets=2, min_history=3))
+    state = learn_all(scorer, [1.0, 5.0] * 6)
+    assert {"n", "l", "o", "v", "p", "q"} == set(state) and scorer.min_history == 3
