@@ -67,7 +67,7 @@ import numpy as np
 
 from detectors.base import Detector, Finding, State, Tier, register
 from detectors.events import Event
-from detectors.stats import beta_binomial_sf, shrunk_rate
+from detectors.stats import peer_outlier
 
 DAY = 86_400.0
 
@@ -184,16 +184,10 @@ class AgentPeerDetector(Detector):
         n = np.array([len(state["a"][a]["n"]) for a in agents], dtype=float)
         peers = np.array([a != agent and a not in state["f"] for a in agents], dtype=bool)
         peer_events, peer_exposure = float(np.minimum(x, n)[peers].sum()), float(n[peers].sum())
-        exposure = max(sold, events)
-        peer_rate = shrunk_rate(peer_events, peer_exposure, self.prior_rate, cfg.prior_weight)
-        rate = events / exposure
-        if rate < cfg.min_rate_ratio * peer_rate:
+        hit = peer_outlier(events, sold, peer_events, peer_exposure, self.prior_rate, cfg)
+        if hit is None:
             return []
-        tail = beta_binomial_sf(events, exposure, peer_rate * cfg.concentration,
-                                (1.0 - peer_rate) * cfg.concentration)
-        if tail >= cfg.p_value:
-            return []
-        high = tail < cfg.high_p_value
+        exposure, rate, peer_rate, tail, high = hit.exposure, hit.rate, hit.peer_rate, hit.p_value, hit.high
         if flag:
             if not high:
                 return []  # flagged already in this window, at this tier
