@@ -36,6 +36,7 @@ import streams.generator.partners  # noqa: F401
 import streams.generator.claims_service  # noqa: F401
 from streams.generator.labels import label_facts
 import streams.generator.fund_flows  # noqa: F401  (registers its scenario families)
+from streams.generator.partner_registry import registry_records
 from streams.generator.timeline import DAILY_EVENT_CAP, Timeline, duration_days
 from streams.generator.transcripts import PhraseGuard
 
@@ -49,12 +50,22 @@ __all__ = [
     "TruthRecord",
     "duration_days",
     "generate",
+    "generate_with_registry",
     "scale_scenarios",
 ]
 
 
 def generate(config: GeneratorConfig) -> tuple[list[GeneratedEvent], list[TruthRecord]]:
-    """Exactly ``config.events`` events sorted by event time, and the truth records
+    """:func:`generate_with_registry` without the registry."""
+    events, truth, _ = generate_with_registry(config)
+    return events, truth
+
+
+def generate_with_registry(config: GeneratorConfig) -> tuple[list[GeneratedEvent], list[TruthRecord], list[dict]]:
+    """The partner registry records of the population (``partner.registry``, one per
+    partner, see :mod:`streams.generator.partner_registry`) besides the events and truth:
+
+    Exactly ``config.events`` events sorted by event time, and the truth records
     (sorted by start) of the injected scenarios and look-alikes.
 
     With ``config.benign`` every typology gets look-alikes too: as many as its
@@ -84,7 +95,8 @@ def generate(config: GeneratorConfig) -> tuple[list[GeneratedEvent], list[TruthR
     events = log.finish(f"riskwatch-event-ids:{config.seed}")
     # Facts of the data that raise alerts wherever they occur (a failed callback...), labelled once.
     truths = builder.truths + label_facts(events, builder.truths)
-    return events, sorted(truths, key=lambda t: (t.start, t.scenario_id))
+    registry = registry_records(pop, timeline.start_ms, builder.partner_registry)
+    return events, sorted(truths, key=lambda t: (t.start, t.scenario_id)), registry
 
 
 def scale_scenarios(events: int, per_10k: Mapping[str, int] | None = None) -> dict[str, int]:

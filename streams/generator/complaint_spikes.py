@@ -151,6 +151,8 @@ class SpikeScenarios(ServiceScenarios):
         self._spike_complaints(times, agents)
         if not benign:  # a partner's agents all work in its branch: the branch spikes with it
             self.side_truth("complaint_spike_branch", "branch", pop.partner(partner).branch_id, times)
+            # A dozen complaints in a day also put its complaint rate far above its peers'.
+            self.side_truth("partner_outlier_complaints", "partner", partner, times)
         return "partner", partner, times
 
     def product_spike(self, variant: str, benign: bool = False) -> Result:

@@ -35,6 +35,8 @@ SCENARIO_TYPOLOGIES: tuple[str, ...] = (
     # unusual fund flows: streams/generator/fund_flows.py
     "third_party_payer", "multiple_payers", "rapid_in_out", "fan_out", "fan_in", "amount_anomaly",
     "claim_payee_mismatch", "early_claim", "round_tripping",
+    # the partner registry: streams/generator/partner_registry.py
+    "partner_barred_business", "partner_qualification_expired", "branch_accountability",
 )
 
 #: Scenarios injected per typology when the caller does not say (about 10k events).
@@ -50,6 +52,7 @@ DEFAULT_SCENARIO_MIX: dict[str, int] = {
     "region_claims_outlier": 2, "claim_settlement_late": 3, "claim_contact_late": 3,
     "third_party_payer": 3, "multiple_payers": 3, "rapid_in_out": 3, "fan_out": 3, "fan_in": 3,
     "amount_anomaly": 3, "claim_payee_mismatch": 3, "early_claim": 3, "round_tripping": 3,
+    "partner_barred_business": 3, "partner_qualification_expired": 2, "branch_accountability": 3,
 }
 
 

@@ -92,6 +92,9 @@ class ScenarioBuilder:
         self.reserved = Reserved()
         self._counts: dict[tuple[str, bool], int] = {}
         self._side_counts: dict[str, int] = {}
+        #: Partner id -> registry changes a scenario made (``status_changes``: [(status, reason, ms)],
+        #: ``qualification_valid_until``: ms); see ``streams.generator.partner_registry``.
+        self.partner_registry: dict[str, dict] = {}
 
     def build(self, typology: str, count: int, benign: bool) -> None:
         """``count`` scenarios (or look-alikes) of ``typology``, cycling through its variants."""
