@@ -22,9 +22,8 @@ look-alikes, with no business of its own after the change):
   during the run, and 2 to 4 sales after it. Look-alike: sales in the hour
   before a qualification that runs out at the end of the run.
 * ``branch_accountability``: two or three ``alert_confirmed`` events of
-  ``critical`` alerts on one branch, within the run or the first months before
-  it. Look-alikes: one confirmed critical alert; two confirmed ``high`` ones;
-  two critical ones more than a year apart.
+  ``critical`` alerts on one branch, within the run or days before it.
+  Look-alikes: one confirmed critical alert; two confirmed ``high`` ones.
 """
 from __future__ import annotations
 
@@ -135,7 +134,7 @@ class RegistryScenarios(ServiceScenarios):
         branch = rng.choice(sorted(set(pop.branches) - used) or pop.branches)
         if not benign:
             count = 3 if variant == "three_findings" else 2
-            first = tl.start_ms - rng.randint(30, 300) * DAY_MS if variant == "one_months_ago" else \
+            first = tl.start_ms - rng.randint(2, 14) * DAY_MS if variant == "one_days_ago" else \
                 self.in_run("service", 2 * HOUR_MS)
             times = [first] + sorted(self.in_run("service") for _ in range(count - 1))
             times = sorted(max(t, first) for t in times)
@@ -144,9 +143,8 @@ class RegistryScenarios(ServiceScenarios):
             times, tiers = [self.in_run("service")], ["critical"]
         elif variant == "two_high":
             times, tiers = sorted(self.in_run("service") for _ in range(2)), ["high", "high"]
-        else:  # two critical, more than a year apart
-            times = [tl.start_ms - rng.randint(380, 500) * DAY_MS, self.in_run("service")]
-            tiers = ["critical", "critical"]
+        else:
+            raise ValueError(f"unknown variant {variant}")
         typologies = ("partner_barred_business", "misleading_sales_phrase", "structuring", "round_tripping")
         for i, (ms, tier) in enumerate(zip(times, tiers)):
             self.log.add(ms, "alert_confirmed", f"confirmed-{branch}-{ms}", {
@@ -162,4 +160,4 @@ register_families(RegistryScenarios, "partner_barred_business", lambda s, benign
 register_families(RegistryScenarios, "partner_qualification_expired",
                   lambda s, benign: lambda v: s.unqualified(v, benign), ("expired_today",), ("expires_at_end",))
 register_families(RegistryScenarios, "branch_accountability", lambda s, benign: lambda v: s.branch_findings(v, benign),
-                  ("two_today", "three_findings", "one_months_ago"), ("one_critical", "two_high", "years_apart"))
+                  ("two_today", "three_findings", "one_days_ago"), ("one_critical", "two_high"))
