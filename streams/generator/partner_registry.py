@@ -15,7 +15,7 @@ look-alikes, with no business of its own after the change):
   during the run (or terminated days before it) and 2 to 4 sales through its
   agents after the effective time. The truth window starts at the effective
   time: any business after it, the background's too, is the finding.
-  Look-alikes: sales in the hour before a blacklisting that takes effect at
+  Look-alikes: sales in the day before a blacklisting that takes effect at
   the end of the run, and sales through a partner suspended weeks before the
   run and reinstated before it.
 * ``partner_qualification_expired``: a partner whose qualification runs out
@@ -76,6 +76,13 @@ class RegistryScenarios(ServiceScenarios):
         self.b.partner_registry[partner] = {}
         return partner, members[partner]
 
+    def _sales_before(self, ms: int) -> list[int]:
+        """2 to 4 sales in the sales hours of the day before ``ms`` (the end of the run, early
+        in the morning: the evening before), issued (up to an hour after the sale) before it too."""
+        tl, rng = self.tl, self.rng
+        return sorted(tl.sample(rng, "sales", lo=ms - DAY_MS, hi=ms - 65 * MINUTE_MS)
+                      for _ in range(rng.randint(2, 4)))
+
     def _sales(self, agents: list[int], times: list[int]) -> None:
         for ms in times:
             self.sell(self.rng.choice(agents), ms, callback=False)
@@ -85,8 +92,7 @@ class RegistryScenarios(ServiceScenarios):
         if benign and variant == "sold_before_blacklisting":
             effective = tl.end_ms + MINUTE_MS
             partner, agents = self._registry_partner(quiet=(effective, 2 * effective))
-            # Issued (up to an hour after the sale) before the blacklisting too.
-            times = sorted(effective - rng.randint(65, 180) * MINUTE_MS for _ in range(rng.randint(2, 4)))
+            times = self._sales_before(effective)
             self.b.partner_registry[partner]["status_changes"] = [("blacklisted", "forged sales records", effective)]
             self._sales(agents, times)
             return "partner", partner, times
@@ -118,7 +124,7 @@ class RegistryScenarios(ServiceScenarios):
         if benign:
             until = tl.end_ms + MINUTE_MS
             partner, agents = self._registry_partner(quiet=(until, 2 * until))
-            times = sorted(until - rng.randint(65, 180) * MINUTE_MS for _ in range(rng.randint(2, 4)))
+            times = self._sales_before(until)
         else:
             until = self.in_run("sales", 4 * HOUR_MS)
             partner, agents = self._registry_partner()

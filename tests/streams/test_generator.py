@@ -25,6 +25,7 @@ from detectors.events import Event
 from detectors.text import fold
 from streams.codec import decode_event
 from streams.engine import DictStateStore, RiskEngine, run_events
+from streams.partner_codec import partner_record_from_object
 from streams.generator import (
     DEFAULT_SCENARIO_MIX,
     DEFAULT_START,
@@ -34,10 +35,12 @@ from streams.generator import (
     TruthRecord,
     duration_days,
     generate,
+    generate_with_registry,
     scale_scenarios,
 )
 from streams.generator.background import Background
 from streams.generator.labels import label_facts
+from streams.generator.partner_registry import registry_records
 from streams.generator.personal import GIVEN_NAME_CHARACTERS, id_check_digit
 from streams.generator.population import build_population
 from streams.generator.scenarios import ScenarioBuilder
@@ -63,19 +66,28 @@ FACT_TYPOLOGIES = {"callback_failed", "mis_selling_complaint", "callback_missing
 
 
 @lru_cache(maxsize=None)
+def _generated_with_registry(seed: int, events: int, mix: tuple[tuple[str, int], ...] | None, benign: bool,
+                             ) -> tuple[list[GeneratedEvent], list[TruthRecord], list[dict]]:
+    mix_dict = dict(DEFAULT_SCENARIO_MIX) if mix is None else dict(mix)
+    return generate_with_registry(GeneratorConfig(seed=seed, events=events, scenario_mix=mix_dict, benign=benign,
+                                                  **SMALL))
+
+
 def _generated(seed: int, events: int, mix: tuple[tuple[str, int], ...] | None, benign: bool,
                ) -> tuple[list[GeneratedEvent], list[TruthRecord]]:
-    mix_dict = dict(DEFAULT_SCENARIO_MIX) if mix is None else dict(mix)
-    return generate(GeneratorConfig(seed=seed, events=events, scenario_mix=mix_dict, benign=benign, **SMALL))
+    return _generated_with_registry(seed, events, mix, benign)[:2]
 
 
 def _decoded(events: list[GeneratedEvent]) -> list[Event]:
     return [decode_event(orjson.dumps(e.event), None, now=FAR_FUTURE) for e in events]
 
 
-def _alerts(events: list[GeneratedEvent]) -> list:
+def _alerts(events: list[GeneratedEvent], registry: list[dict]) -> list:
+    """Alerts of ``events`` through the engine, the partner ``registry`` applied first (as the
+    generator publishes it: status changes take effect by their effective times)."""
     engine = RiskEngine(DetectorConfig(), clock=lambda: 0.0)
-    return list(run_events(engine, _decoded(events), DictStateStore()))
+    records = [partner_record_from_object(r) for r in registry]
+    return list(run_events(engine, [*records, *_decoded(events)], DictStateStore()))
 
 
 def _wire(events: list[GeneratedEvent], truth: list[TruthRecord]) -> bytes:
@@ -234,7 +246,8 @@ def test_every_scenario_raises_one_alert_and_nothing_else_does(seed: int) -> Non
     mix = tuple((t, len(PHRASE_VARIANTS) if t == "misleading_sales_phrase" else 3) for t in SCENARIO_TYPOLOGIES)
     # Three of every typology in a day need a company of the default size: spikes of complaints
     # per branch, partner and product each take a dozen agents and must not add up elsewhere.
-    generated, truth = generate(GeneratorConfig(seed=seed, events=8_000, scenario_mix=dict(mix), benign=True))
+    generated, truth, registry = generate_with_registry(
+        GeneratorConfig(seed=seed, events=8_000, scenario_mix=dict(mix), benign=True))
     # The scenarios injected as asked; side truths label what they raise beyond their own typology.
     injected = [t for t in truth if re.match(rf"{t.typology}-(benign-)?\d{{3}}-", t.scenario_id)]
     others = 3 * (len(SCENARIO_TYPOLOGIES) - 1)
@@ -243,17 +256,17 @@ def test_every_scenario_raises_one_alert_and_nothing_else_does(seed: int) -> Non
     # Every variant of the phrase scenario is exercised.
     assert {t.scenario_id.split("-")[-1] for t in injected if t.typology == "misleading_sales_phrase"
             and not t.benign} == set(PHRASE_VARIANTS)
-    _check_truth(_alerts(generated), truth)
+    _check_truth(_alerts(generated, registry), truth)
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_clean_baseline_raises_no_alert(seed: int) -> None:
     # Nothing injected: the only alerts are on what ordinary business holds (failed callbacks,
     # mis-selling complaints, the odd claim missing its target), each labelled as a fact.
-    generated, truth = _generated(seed, 10_000, (), False)
+    generated, truth, registry = _generated_with_registry(seed, 10_000, (), False)
     assert {t.typology for t in truth} <= FACT_TYPOLOGIES
     assert all("-fact-" in t.scenario_id for t in truth)
-    _check_truth(_alerts(generated), truth)
+    _check_truth(_alerts(generated, registry), truth)
 
 
 def test_week_long_timeline_scenarios_and_background() -> None:
@@ -275,8 +288,9 @@ def test_week_long_timeline_scenarios_and_background() -> None:
     scenario_events = builder.log.finish("ids")
     lead_in = DEFAULT_START - LEAD_IN_MAX_DAYS * 86_400
     assert all(lead_in <= e.time < DEFAULT_START + 7 * 86_400 for e in scenario_events)
-    _check_truth(_alerts(scenario_events), builder.truths + label_facts(scenario_events, builder.truths))
+    registry = registry_records(pop, timeline.start_ms, builder.partner_registry)
+    _check_truth(_alerts(scenario_events, registry), builder.truths + label_facts(scenario_events, builder.truths))
     background = Background(pop, timeline, random.Random(22), guard, builder.reserved).fill(20_000).finish("ids")
     facts = label_facts(background, [])
     assert {t.typology for t in facts} <= FACT_TYPOLOGIES
-    _check_truth(_alerts(background), facts)
+    _check_truth(_alerts(background, registry_records(pop, timeline.start_ms, {})), facts)
