@@ -23,12 +23,16 @@ The test is the agent peer comparison's, from the same core
 partners of the type not flagged in the window (each counting at most as
 many events as its exposure), shrunk towards a company prior; a one-sided
 beta-binomial tail below ``p_value`` with at least ``min_events`` events,
-``min_exposure`` exposure and twice the peer rate. Money is counted in units
+``min_exposure`` exposure and twice the peer rate. ``min_exposure`` is 30,
+not the agent test's 10: a partner is a company, and a rate over a handful of
+policies says more about one of its agents (whom the agent test judges) than
+about the partner; its scorecard is judged on a month's volume, at least 30
+policies, tasks or units of money. Money is counted in units
 of ``money_unit_cny`` (10,000 CNY, about a claim): ``k`` units of claims paid
 in ``n`` units of premium and claims. A unit that large keeps the test from treating each
 yuan as an independent trial, but one very large claim can still decide a
 small partner's loss ratio: ``min_events`` (3 units of claims) and
-``min_exposure`` (10 units, 100,000 CNY of premium) bound that.
+``min_exposure`` (30 units, 300,000 CNY of premium and claims) bound that.
 
 Tier ``medium``; ``high`` below ``high_p_value``; a partner is flagged at
 most once per window and rate. State is kept per partner type: per partner
@@ -60,7 +64,7 @@ class PartnerPeerConfig:
     p_value: float = 1e-4
     high_p_value: float = 1e-8
     min_events: int = 3
-    min_exposure: int = 10
+    min_exposure: int = 30
     min_rate_ratio: float = 2.0
     prior_weight: float = 200.0
     concentration: float = 100.0
@@ -73,6 +77,9 @@ class PartnerPeerConfig:
     prior_claims_share: float = 0.3
     #: Money is counted in units of this many CNY.
     money_unit_cny: float = 10_000.0
+    #: Units one payment counts at most: the test takes units for independent trials, and one
+    #: large claim is one event, not fifteen (uncapped, one 150,000 CNY claim decides a partner's day).
+    max_payment_units: float = 5.0
     tier: str = Tier.MEDIUM.value
     high_tier: str = Tier.HIGH.value
 
@@ -81,8 +88,8 @@ class PartnerPeerConfig:
             raise ValueError("window_s must be positive and 0 < high_p_value <= p_value < 1")
         if self.min_events < 1 or self.min_exposure < 1 or self.min_rate_ratio < 1:
             raise ValueError("min_events and min_exposure must be at least 1, min_rate_ratio at least 1")
-        if self.prior_weight <= 0 or self.concentration <= 0 or self.money_unit_cny <= 0:
-            raise ValueError("prior_weight, concentration and money_unit_cny must be positive")
+        if self.prior_weight <= 0 or self.concentration <= 0 or self.money_unit_cny <= 0 or self.max_payment_units <= 0:
+            raise ValueError("prior_weight, concentration, money_unit_cny and max_payment_units must be positive")
         for rate in (self.prior_late_task_rate, self.prior_complaint_rate, self.prior_cooling_off_rate,
                      self.prior_claims_share):
             if not 0 < rate < 1:
@@ -348,7 +355,7 @@ class PartnerLossRatioOutlier(PartnerPeerDetector):
     event_types = frozenset({"claim_payout", "premium_paid"})
 
     def measure(self, event: Event, state: dict) -> tuple[float, float, float, str]:
-        units = (event.amount or 0.0) / self.config.money_unit_cny
+        units = min((event.amount or 0.0) / self.config.money_unit_cny, self.config.max_payment_units)
         claim = event.event_type == "claim_payout"
         return (units if claim else 0.0), units, event.time, event.event_id
 

@@ -393,8 +393,8 @@ def _partner_standing_sample(barred: bool) -> SampleStream:
 
 def _partner_peers_sample(counted: str, exposure: str, exposure_fields: dict | None = None,
                           **counted_fields) -> SampleStream:
-    # As the agent peers' sample, one level up: partner A of a type, 7 counted in 12 of exposure;
-    # partner B of the same type 10 of exposure, nothing counted.
+    # As the agent peers' sample, one level up: partner A of a type, 12 counted in 40 of exposure
+    # (a partner is judged on 30 at least); partner B of the same type 10 of exposure, nothing counted.
     def make(entity: str, start: float, run: int) -> list[Event]:
         ids = (f"pp-{entity}-{run}-{i}" for i in itertools.count())
 
@@ -405,20 +405,20 @@ def _partner_peers_sample(counted: str, exposure: str, exposure_fields: dict | N
                          partner=_standing(entity), **extra)
 
         more = exposure_fields or {}
-        events = [event(exposure, start + i * HOUR, f"A-{entity}", **more) for i in range(12)]
-        events += [event(counted, start + (2 + i) * HOUR + 60, f"A-{entity}", **counted_fields) for i in range(7)]
+        events = [event(exposure, start + i * HOUR, f"A-{entity}", **more) for i in range(40)]
+        events += [event(counted, start + (2 + i) * HOUR + 60, f"A-{entity}", **counted_fields) for i in range(12)]
         events += [event(exposure, start + i * HOUR + 30, f"B-{entity}", **more) for i in range(10)]
         return sorted(events, key=lambda e: e.time)
     return make
 
 
 def _partner_processing_sample(entity: str, start: float, run: int) -> list[Event]:
-    # Partner A issues 12 policies, 7 of them more than a day (its target) after the sale;
+    # Partner A issues 40 policies, 12 of them more than a day (its target) after the sale;
     # partner B of the same type issues 10 within the hour.
     ids = (f"pt-{entity}-{run}-{i}" for i in itertools.count())
     standing = _standing(entity, processing_targets_s={"policy_issuance": DAY})
     events = []
-    for partner, count, late in ((f"A-{entity}", 12, 7), (f"B-{entity}", 10, 0)):
+    for partner, count, late in ((f"A-{entity}", 40, 12), (f"B-{entity}", 10, 0)):
         for i in range(count):
             policy, sold = f"P-{partner}-{i}", start + i * 60.0
             events.append(sale(next(ids), None, t=sold, policy_id=policy, partner_id=partner, partner=standing))

@@ -123,25 +123,33 @@ def test_branch_accountability_counts_confirmed_critical_findings_within_a_year(
         ("BR1", ["AL2", "AL4"], T0 + 366 * DAY)]
 
 
-def test_partner_complaint_rate_against_its_type_hand_worked():
-    # Partner A: 12 policies, 5 complaints (417 per thousand). Peers B and C: 100 policies, 2 complaints.
-    # Peer rate (2 + 0.02 x 200) / (100 + 200) = 0.02; 5/12 is over twice that, and the beta-binomial
-    # tail P(X >= 5 | n=12, alpha=2, beta=98) is 3.5e-05 < 1e-4: medium. (At 4 complaints it is 3.9e-04: none.)
+def _complaint_rate_findings(sold_a: int, complaints_a: int) -> list:
     d = PartnerComplaintOutlier(PartnerPeerConfig())
     events = []
-    for partner, sold, complaints in (("A", 12, 5), ("B", 50, 1), ("C", 50, 1)):
+    for partner, sold, complaints in (("A", sold_a, complaints_a), ("B", 50, 1), ("C", 50, 1)):
         events += [sale(f"{partner}s{i}", None, t=T0 + i * 60, policy_id=f"{partner}{i}", partner_id=partner,
                         partner=standing()) for i in range(sold)]
         events += [Event(f"{partner}c{i}", "complaint_filed", "complaint", T0 + HOUR + i * 60, complaint_id=f"K{i}",
                          partner_id=partner, partner=standing()) for i in range(complaints)]
-    found, _ = feed(d, sorted(events, key=lambda e: e.time))
+    return feed(d, sorted(events, key=lambda e: e.time))[0]
+
+
+def test_partner_complaint_rate_against_its_type_hand_worked():
+    # Partner A: 40 policies, 9 complaints (225 per thousand). Peers B and C: 100 policies, 2 complaints.
+    # Peer rate (2 + 0.02 x 200) / (100 + 200) = 0.02; 9/40 is over twice that, and the beta-binomial
+    # tail P(X >= 9 | n=40, alpha=2, beta=98) is 5e-05 < 1e-4: medium.
+    found = _complaint_rate_findings(40, 9)
     assert [(f.entity_id, f.tier.value, f.evidence["events"], f.evidence["exposure"], f.evidence["peer_rate"])
-            for f in found] == [("A", "medium", 5, 12, 0.02)]
-    assert found[0].evidence["p_value"] == pytest.approx(3.5e-05, rel=0.05)
+            for f in found] == [("A", "medium", 9, 40, 0.02)]
+    assert found[0].evidence["p_value"] == pytest.approx(5e-05, rel=0.2)
+    # At 8 complaints the tail is 2e-04: none. 5 in 12 would pass the test (3.5e-05), but 12 policies
+    # are fewer than the 30 a partner is judged on.
+    assert _complaint_rate_findings(40, 8) == [] and _complaint_rate_findings(12, 5) == []
 
 
 def test_partner_loss_ratio_is_tested_as_the_claims_share_of_the_money():
-    # A: premium 100,000 and claims 300,000 CNY: 40 units, 30 of claims (share 0.75, loss ratio 3.0).
+    # A: premium 100,000 and claims of 50,000 CNY (each at the 5-unit cap); at the fifth claim 35
+    # units, 25 of claims (share 0.71, loss ratio 2.5): the first count the test flags.
     # B: premium 200,000, claims 20,000: peer share (2 + 0.3 x 200) / (22 + 200) = 0.279.
     d = PartnerLossRatioOutlier(PartnerPeerConfig())
 
@@ -151,7 +159,11 @@ def test_partner_loss_ratio_is_tested_as_the_claims_share_of_the_money():
     events = [pay(f"Ap{i}", "premium_paid", 10_000.0, "A", T0 + i) for i in range(10)]
     events += [pay(f"Bp{i}", "premium_paid", 20_000.0, "B", T0 + i) for i in range(10)]
     events += [pay("Bc", "claim_payout", 20_000.0, "B", T0 + HOUR)]
-    events += [pay(f"Ac{i}", "claim_payout", 100_000.0, "A", T0 + 2 * HOUR + i) for i in range(3)]
+    events += [pay(f"Ac{i}", "claim_payout", 50_000.0, "A", T0 + 2 * HOUR + i) for i in range(6)]
     found, _ = feed(d, sorted(events, key=lambda e: e.time))
     assert [(f.entity_id, f.evidence["events"], f.evidence["exposure"], f.evidence["loss_ratio"],
-             round(f.evidence["peer_rate"], 3)) for f in found] == [("A", 30, 40, 3.0, 0.279)]
+             round(f.evidence["peer_rate"], 3)) for f in found] == [("A", 25, 35, 2.5, 0.279)]
+    # One claim of 300,000 CNY counts 5 units, not 30: 5 of 15 units is no outlier.
+    events = [e for e in events if not e.event_id.startswith("Ac")]
+    events += [pay("Ac", "claim_payout", 300_000.0, "A", T0 + 2 * HOUR)]
+    assert feed(PartnerLossRatioOutlier(PartnerPeerConfig()), sorted(events, key=lambda e: e.time))[0] == []
