@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from detectors.partner_peers import PartnerPeerConfig
-
 from streams.generator.service import (
     ALL_CATEGORIES,
     Result,
@@ -25,7 +23,6 @@ from streams.generator.timeline import HOUR_MS
 SPIKE_COMPLAINTS = {"complaint_spike_branch": (12, 16), "complaint_spike_partner": (12, 16),
                     "complaint_spike_product": (15, 19)}
 SPIKE_BENIGN_COMPLAINTS = (5, 7)
-PARTNER_PEERS = PartnerPeerConfig()
 SPIKE_SHAPES = ("burst", "working_day", "two_waves")
 
 
@@ -154,12 +151,6 @@ class SpikeScenarios(ServiceScenarios):
         self._spike_complaints(times, agents)
         if not benign:  # a partner's agents all work in its branch: the branch spikes with it
             self.side_truth("complaint_spike_branch", "branch", pop.partner(partner).branch_id, times)
-            # A dozen complaints in a day also put its complaint rate far above its peers' once the
-            # scorecard has the policies to judge it on: its agents sold them in the days before.
-            sales = [self.days_before(times[0], 2, 10) for _ in range(PARTNER_PEERS.min_exposure + self.rng.randint(0, 4))]
-            for ms in sales:
-                self.sell(self.rng.choice(members[partner]), ms)
-            self.side_truth("partner_outlier_complaints", "partner", partner, sorted(sales) + times)
         return "partner", partner, times
 
     def product_spike(self, variant: str, benign: bool = False) -> Result:

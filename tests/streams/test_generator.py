@@ -274,8 +274,8 @@ def test_week_long_timeline_scenarios_and_background() -> None:
     # look-alikes needing more than a day or more than 72 h come into play
     # without pushing 700k events through the engine.
     # Six scenarios of each typology need a company of some size: complaint spikes per branch,
-    # partner and product take a dozen dedicated agents each.
-    pop = build_population(21, agents=1_000, branches=20, partners=20, customers=10_000, products=30,
+    # partner and product take a dozen dedicated agents each; registry scenarios a partner each (24).
+    pop = build_population(21, agents=1_000, branches=20, partners=40, customers=10_000, products=30,
                            start=DEFAULT_START)
     timeline = Timeline.for_events(DEFAULT_START, 700_000)
     guard = PhraseGuard()
