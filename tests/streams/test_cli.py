@@ -46,17 +46,20 @@ def test_replay_writes_alerts_and_rejects_bad_lines_with_line_numbers(tmp_path):
     clean_alerts = tmp_path / "clean.jsonl"
     assert main(["replay", str(events), "--out", str(clean_alerts)]) == 0
     lines = events.read_bytes().splitlines()
-    # Line 3 becomes garbage and line 6 loses its event_id: both rejected, the run goes on.
-    dropped = {orjson.loads(lines[2])["event_id"], orjson.loads(lines[5])["event_id"]}
-    lines[2] = b"{broken"
-    sixth = orjson.loads(lines[5])
+    # The partner registry's 30 records come first. The 3rd event's line becomes garbage and the
+    # 6th event loses its event_id: both rejected, the run goes on.
+    first = next(i for i, line in enumerate(lines) if b'"event_id"' in line)
+    third, sixth_line = first + 2, first + 5
+    dropped = {orjson.loads(lines[third])["event_id"], orjson.loads(lines[sixth_line])["event_id"]}
+    lines[third] = b"{broken"
+    sixth = orjson.loads(lines[sixth_line])
     del sixth["event_id"]
-    lines[5] = orjson.dumps(sixth)
+    lines[sixth_line] = orjson.dumps(sixth)
     events.write_bytes(b"\n".join(lines) + b"\n")
     alerts, rejected = tmp_path / "alerts.jsonl", tmp_path / "rejected.jsonl"
     assert main(["replay", str(events), "--out", str(alerts), "--dlq", str(rejected)]) == 0
     rejects = [orjson.loads(line) for line in rejected.read_bytes().splitlines()]
-    assert [(r["line"], r["reason"]) for r in rejects] == [(3, "undecodable"), (6, "missing_field")]
+    assert [(r["line"], r["reason"]) for r in rejects] == [(third + 1, "undecodable"), (sixth_line + 1, "missing_field")]
     before = [orjson.loads(line) for line in clean_alerts.read_bytes().splitlines()]
     after = {orjson.loads(line)["alert_id"] for line in alerts.read_bytes().splitlines()}
     assert before, "the generated file should hold scenarios"
