@@ -33,6 +33,7 @@ import streams.generator.mis_selling  # noqa: F401  (registers its scenario fami
 import streams.generator.service  # noqa: F401  (registers its scenario families, as do the next three)
 import streams.generator.complaint_spikes  # noqa: F401
 import streams.generator.partners  # noqa: F401
+import streams.generator.partner_scorecards  # noqa: F401
 import streams.generator.claims_service  # noqa: F401
 from streams.generator.labels import label_facts
 import streams.generator.fund_flows  # noqa: F401  (registers its scenario families)

@@ -69,10 +69,12 @@ class RegistryScenarios(ServiceScenarios):
         members = {p.partner_id: [i for i, a in enumerate(pop.agents) if a.partner_id == p.partner_id]
                    for p in pop.partners}
         free = [p for p, agents in members.items()
-                if agents and p not in self.b.partner_registry and p not in busy]
+                if agents and p not in self.b.partner_registry and p not in busy and p not in self.b.reserved.partners]
         if not free:
             raise ValueError("not enough partners for the registry scenarios: raise partners")
-        partner = self.rng.choice(sorted(free))
+        # Away from other partner scenarios where possible: their KPIs would see this one's sales.
+        used = self.truth_entities("partner")
+        partner = self.rng.choice(sorted([p for p in free if p not in used] or free))
         self.b.partner_registry[partner] = {}
         return partner, members[partner]
 
