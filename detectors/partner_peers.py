@@ -47,6 +47,7 @@ from typing import ClassVar
 
 from detectors.base import Detector, Finding, State, Tier, register
 from detectors.events import Event
+from detectors.peer_groups import check_settings, evict, flag
 from detectors.stats import peer_outlier
 
 DAY = 86_400.0
@@ -84,18 +85,10 @@ class PartnerPeerConfig:
     high_tier: str = Tier.HIGH.value
 
     def __post_init__(self) -> None:
-        if self.window_s <= 0 or not 0 < self.high_p_value <= self.p_value < 1:
-            raise ValueError("window_s must be positive and 0 < high_p_value <= p_value < 1")
-        if self.min_events < 1 or self.min_exposure < 1 or self.min_rate_ratio < 1:
-            raise ValueError("min_events and min_exposure must be at least 1, min_rate_ratio at least 1")
-        if self.prior_weight <= 0 or self.concentration <= 0 or self.money_unit_cny <= 0 or self.max_payment_units <= 0:
-            raise ValueError("prior_weight, concentration, money_unit_cny and max_payment_units must be positive")
-        for rate in (self.prior_late_task_rate, self.prior_complaint_rate, self.prior_cooling_off_rate,
-                     self.prior_claims_share):
-            if not 0 < rate < 1:
-                raise ValueError("prior rates must be between 0 and 1")
-        Tier(self.tier)
-        Tier(self.high_tier)
+        check_settings(self, (self.prior_late_task_rate, self.prior_complaint_rate, self.prior_cooling_off_rate,
+                              self.prior_claims_share))
+        if self.money_unit_cny <= 0 or self.max_payment_units <= 0:
+            raise ValueError("money_unit_cny and max_payment_units must be positive")
 
 
 # State (per partner type): {"p": {partner: {"x": [[time, event_id, weight], ...] counted, sorted,
@@ -169,8 +162,8 @@ class PartnerPeerDetector(Detector):
         cfg = self.config
         partner = event.partner_id
         record = state["p"][partner]
-        flag = state["f"].get(partner)
-        if not record["x"] or (flag and flag[2]):
+        flagged = state["f"].get(partner)
+        if not record["x"] or (flagged and flagged[2]):
             return []
         events, exposure = round(self._units(record["x"])), round(self._units(record["n"]))
         peer_events = peer_exposure = 0.0
@@ -183,14 +176,11 @@ class PartnerPeerDetector(Detector):
             peer_events += min(x, n)
             peer_exposure += n
         hit = peer_outlier(events, exposure, peer_events, peer_exposure, self.prior_rate, cfg)
-        if hit is None or (flag and not hit.high):
+        if hit is None:
             return []
-        if flag:
-            flag[2] = True
-            window_start = flag[0]
-        else:
-            window_start = min(record["x"][0][0], event.time)
-            state["f"][partner] = [window_start, event.time + cfg.window_s, hit.high]
+        window_start = flag(state["f"], partner, hit.high, record["x"][0][0], event.time, cfg.window_s)
+        if window_start is None:
+            return []  # flagged already in this window, at this tier
         shown, peer_shown = hit.rate * self.shown_per, hit.peer_rate * self.shown_per
         unit = "" if self.shown_per == 1 else f" per {self.shown_per:g}"
         return [Finding(
@@ -231,16 +221,7 @@ class PartnerPeerDetector(Detector):
 
     def _evict(self, state: dict, now: float) -> None:
         horizon = now - self.config.window_s
-        for partner in list(state["p"]):
-            record = state["p"][partner]
-            for name in ("n", "x"):
-                items = record[name]
-                if items and items[0][0] < horizon:
-                    record[name] = items[bisect.bisect_left(items, [horizon]):]
-            if not record["n"] and not record["x"]:
-                del state["p"][partner]
-        for partner in [p for p, flag in state["f"].items() if flag[1] < now]:
-            del state["f"][partner]
+        evict(state["p"], state["f"], horizon, now)
         opened = state.get("o")
         if opened:
             for task in [t for t, times in opened.items() if max(x for x in times[:2] if x is not None) < horizon]:
@@ -304,8 +285,18 @@ class PartnerProcessingTimeOutlier(PartnerPeerDetector):
         return none
 
 
+class PartnerPerPolicyOutlier(PartnerPeerDetector):
+    """Events of one type (``counted_type``) per policy sold (subclasses name the type)."""
+
+    counted_type: ClassVar[str]
+
+    def measure(self, event: Event, state: dict) -> tuple[float, float, float, str]:
+        counted = event.event_type == self.counted_type
+        return (1 if counted else 0), (0 if counted else 1), event.time, event.event_id
+
+
 @register("partner_peers")
-class PartnerComplaintOutlier(PartnerPeerDetector):
+class PartnerComplaintOutlier(PartnerPerPolicyOutlier):
     """Complaints per thousand policies sold, against the partners of the same type."""
 
     name = "partner_peers_complaints"
@@ -313,26 +304,20 @@ class PartnerComplaintOutlier(PartnerPeerDetector):
     metric = "complaints"
     prior_field = "prior_complaint_rate"
     shown_per = 1000.0
-    event_types = frozenset({"complaint_filed", "sale_recorded"})
-
-    def measure(self, event: Event, state: dict) -> tuple[float, float, float, str]:
-        return (1, 0, event.time, event.event_id) if event.event_type == "complaint_filed" \
-            else (0, 1, event.time, event.event_id)
+    counted_type = "complaint_filed"
+    event_types = frozenset({counted_type, "sale_recorded"})
 
 
 @register("partner_peers")
-class PartnerCoolingOffOutlier(PartnerPeerDetector):
+class PartnerCoolingOffOutlier(PartnerPerPolicyOutlier):
     """Cooling-off cancellations per policy sold, against the partners of the same type."""
 
     name = "partner_peers_cooling_off"
     typology = "partner_outlier_cooling_off"
     metric = "cooling-off cancellation rate"
     prior_field = "prior_cooling_off_rate"
-    event_types = frozenset({"cooling_off_cancelled", "sale_recorded"})
-
-    def measure(self, event: Event, state: dict) -> tuple[float, float, float, str]:
-        return (1, 0, event.time, event.event_id) if event.event_type == "cooling_off_cancelled" \
-            else (0, 1, event.time, event.event_id)
+    counted_type = "cooling_off_cancelled"
+    event_types = frozenset({counted_type, "sale_recorded"})
 
 
 @register("partner_peers")

@@ -30,13 +30,13 @@ def test_generate_same_seed_same_bytes(tmp_path):
     paths = []
     for run in range(2):
         out, truth = tmp_path / f"events{run}.jsonl", tmp_path / f"truth{run}.jsonl"
-        assert main(["generate", "--seed", "5", "--events", "1500", "--out", str(out), "--truth", str(truth)]) == 0
+        assert main(["generate", "--seed", "5", "--events", "2500", "--out", str(out), "--truth", str(truth)]) == 0
         paths.append((out.read_bytes(), truth.read_bytes()))
     assert paths[0] == paths[1]
     lines = paths[0][0].splitlines()
     # The population's partner registry (30 partners) first, then the events.
-    assert len(lines) == 30 + 1500 and all(b'"record_type"' in line for line in lines[:30])
-    assert main(["generate", "--seed", "6", "--events", "1500", "--out", str(tmp_path / "other.jsonl")]) == 0
+    assert len(lines) == 30 + 2500 and all(b'"record_type"' in line for line in lines[:30])
+    assert main(["generate", "--seed", "6", "--events", "2500", "--out", str(tmp_path / "other.jsonl")]) == 0
     assert (tmp_path / "other.jsonl").read_bytes() != paths[0][0]
 
 
