@@ -21,6 +21,7 @@ from streams.generator.background import Background
 from streams.generator.model import (
     DEFAULT_SCENARIO_MIX,
     DEFAULT_START,
+    PARTNER_TYPOLOGIES,
     SCENARIO_TYPOLOGIES,
     EventLog,
     GeneratedEvent,
@@ -103,6 +104,8 @@ def generate_with_registry(config: GeneratorConfig) -> tuple[list[GeneratedEvent
 def scale_scenarios(events: int, per_10k: Mapping[str, int] | None = None) -> dict[str, int]:
     """A scenario mix for ``events`` events: ``per_10k`` (default
     :data:`DEFAULT_SCENARIO_MIX`) scenarios per 10,000 events, at least one of
-    each typology listed with a positive rate."""
+    each typology listed with a positive rate; no more than ``per_10k`` of the
+    typologies that take a partner each (:data:`PARTNER_TYPOLOGIES`)."""
     base = DEFAULT_SCENARIO_MIX if per_10k is None else per_10k
-    return {t: max(1, round(n * events / 10_000)) if n > 0 else 0 for t, n in base.items()}
+    mix = {t: max(1, round(n * events / 10_000)) if n > 0 else 0 for t, n in base.items()}
+    return {t: min(n, base[t]) if t in PARTNER_TYPOLOGIES else n for t, n in mix.items()}

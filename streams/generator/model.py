@@ -63,6 +63,16 @@ DEFAULT_SCENARIO_MIX: dict[str, int] = {
 }
 
 
+#: Typologies whose scenarios and look-alikes each take a partner of the population (set aside, or
+#: given a registry change): they do not grow with the events, as the population's partners do not.
+PARTNER_TYPOLOGIES: frozenset[str] = frozenset({
+    "complaint_spike_partner", "partner_compliance_rate", "partner_contract_deviation",
+    "partner_barred_business", "partner_qualification_expired",
+    "partner_outlier_complaints", "partner_outlier_cooling_off", "partner_outlier_processing_time",
+    "partner_outlier_loss_ratio",
+})
+
+
 def iso_z(ms: int) -> str:
     """Epoch milliseconds as ``YYYY-MM-DDTHH:MM:SS.mmmZ``.
 

@@ -219,6 +219,8 @@ def test_validates_config() -> None:
     with pytest.raises(ValueError, match="cannot hold"):
         generate(GeneratorConfig(events=5, **SMALL))
     assert scale_scenarios(1_000_000)["structuring"] == 300
+    # Partners do not grow with the events: scenarios that take one each stay at the default mix.
+    assert scale_scenarios(1_000_000)["partner_outlier_complaints"] == DEFAULT_SCENARIO_MIX["partner_outlier_complaints"]
     assert scale_scenarios(100) == {t: 1 for t in SCENARIO_TYPOLOGIES}
 
 
