@@ -45,6 +45,9 @@ class Disposition:
     agent_id: str | None
     #: When the verdict was given (epoch seconds, the action's ``at``).
     at: float
+    #: The alert's branch and tier (the branch accountability rule counts confirmed critical findings).
+    branch_id: str | None = None
+    tier: str | None = None
 
 
 @dataclass
@@ -225,7 +228,8 @@ class AlertBook:
                          resolution=action["disposition"])
             agent = alert["entity_id"] if alert["entity_type"] == "agent" else alert["evidence"].get("agent_id")
             out.dispositions.append(Disposition(alert["alert_id"], alert["detector"], alert["typology"],
-                                                action["disposition"], agent, action["at"]))
+                                                action["disposition"], agent, action["at"],
+                                                alert.get("branch_id"), alert["tier"]))
             out.tier_moves.append((alert["tier"], None))
         out.records.append(self._record(alert))
         return state, out

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
 import orjson
 
+from detectors.registry import iso_time  # noqa: F401  (one formatter for alerts and detectors)
 from detectors.base import Tier
 
 AlertTier = Tier  # the tier enum is shared with detectors, which propose a tier
@@ -35,9 +35,6 @@ def alert_id(detector: str, entity_type: str, entity_id: str, window_start: floa
     return hashlib.sha256(raw).hexdigest()[:24]
 
 
-def iso_time(epoch_s: float) -> str:
-    """Epoch seconds as an ISO-8601 UTC timestamp with milliseconds."""
-    return datetime.fromtimestamp(epoch_s, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 #: Fields holding epoch seconds, published as ISO-8601 strings.

@@ -67,7 +67,8 @@ import numpy as np
 
 from detectors.base import Detector, Finding, State, Tier, register
 from detectors.events import Event
-from detectors.stats import beta_binomial_sf, shrunk_rate
+from detectors.peer_groups import check_settings, evict, flag
+from detectors.stats import peer_outlier
 
 DAY = 86_400.0
 
@@ -99,18 +100,10 @@ class AgentPeerConfig:
     high_tier: str = Tier.HIGH.value
 
     def __post_init__(self) -> None:
-        if self.window_s <= 0 or not 0 < self.high_p_value <= self.p_value < 1:
-            raise ValueError("window_s must be positive and 0 < high_p_value <= p_value < 1")
-        if self.min_events < 1 or self.min_exposure < 1 or self.min_rate_ratio < 1:
-            raise ValueError("min_events and min_exposure must be at least 1, min_rate_ratio at least 1")
-        if self.prior_weight <= 0 or self.concentration <= 0 or self.early_surrender_days < 0:
-            raise ValueError("prior_weight and concentration must be positive")
-        for rate in (self.prior_cooling_off_rate, self.prior_early_surrender_rate,
-                     self.prior_callback_failure_rate, self.prior_complaint_rate):
-            if not 0 < rate < 1:
-                raise ValueError("prior rates must be between 0 and 1")
-        Tier(self.tier)
-        Tier(self.high_tier)
+        check_settings(self, (self.prior_cooling_off_rate, self.prior_early_surrender_rate,
+                              self.prior_callback_failure_rate, self.prior_complaint_rate))
+        if self.early_surrender_days < 0:
+            raise ValueError("early_surrender_days must not be negative")
 
 
 # State (per branch): {"a": {agent_id: {"n": [[time, event_id], ...] exposure, sorted,
@@ -176,32 +169,21 @@ class AgentPeerDetector(Detector):
         cfg = self.config
         record = state["a"][agent]
         events, sold = len(record["x"]), len(record["n"])
-        flag = state["f"].get(agent)
-        if events < cfg.min_events or sold < cfg.min_exposure or (flag and flag[2]):
+        flagged = state["f"].get(agent)
+        if events < cfg.min_events or sold < cfg.min_exposure or (flagged and flagged[2]):
             return []
         agents = list(state["a"])
         x = np.array([len(state["a"][a]["x"]) for a in agents], dtype=float)
         n = np.array([len(state["a"][a]["n"]) for a in agents], dtype=float)
         peers = np.array([a != agent and a not in state["f"] for a in agents], dtype=bool)
         peer_events, peer_exposure = float(np.minimum(x, n)[peers].sum()), float(n[peers].sum())
-        exposure = max(sold, events)
-        peer_rate = shrunk_rate(peer_events, peer_exposure, self.prior_rate, cfg.prior_weight)
-        rate = events / exposure
-        if rate < cfg.min_rate_ratio * peer_rate:
+        hit = peer_outlier(events, sold, peer_events, peer_exposure, self.prior_rate, cfg)
+        if hit is None:
             return []
-        tail = beta_binomial_sf(events, exposure, peer_rate * cfg.concentration,
-                                (1.0 - peer_rate) * cfg.concentration)
-        if tail >= cfg.p_value:
-            return []
-        high = tail < cfg.high_p_value
-        if flag:
-            if not high:
-                return []  # flagged already in this window, at this tier
-            flag[2] = True
-            window_start = flag[0]
-        else:
-            window_start = min(record["x"][0][0], event.time)
-            state["f"][agent] = [window_start, event.time + cfg.window_s, high]
+        exposure, rate, peer_rate, tail, high = hit.exposure, hit.rate, hit.peer_rate, hit.p_value, hit.high
+        window_start = flag(state["f"], agent, high, record["x"][0][0], event.time, cfg.window_s)
+        if window_start is None:
+            return []  # flagged already in this window, at this tier
         event_ids = [item[1] for item in record["x"]]
         if event.event_id not in event_ids:
             event_ids.append(event.event_id)
@@ -241,17 +223,7 @@ class AgentPeerDetector(Detector):
         )]
 
     def _evict(self, state: dict, now: float) -> None:
-        horizon = now - self.config.window_s
-        for agent in list(state["a"]):
-            record = state["a"][agent]
-            for name in ("n", "x"):
-                items = record[name]
-                if items and items[0][0] < horizon:
-                    record[name] = items[bisect.bisect_left(items, [horizon]):]
-            if not record["n"] and not record["x"]:
-                del state["a"][agent]
-        for agent in [a for a, flag in state["f"].items() if flag[1] < now]:
-            del state["f"][agent]
+        evict(state["a"], state["f"], now - self.config.window_s, now)
 
     def advance(self, state: State, watermark: float) -> tuple[State, list[Finding]]:
         if not state:

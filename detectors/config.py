@@ -24,6 +24,9 @@ from detectors.complaint_deadline import ComplaintDeadlineConfig
 from detectors.complaint_spike import BRANCH_DEFAULTS, PARTNER_DEFAULTS, PRODUCT_DEFAULTS, ComplaintSpikeConfig
 from detectors.mis_selling_complaints import MisSellingComplaintConfig
 from detectors.partner_kpis import PartnerComplianceConfig, PartnerContractConfig
+from detectors.partner_peers import PartnerPeerConfig
+from detectors.partner_standing import PartnerStandingConfig
+from detectors.branch_accountability import BranchAccountabilityConfig
 from detectors.integrity_score import IntegrityScoreConfig
 from detectors.structuring import StructuringConfig
 from detectors.amount_anomaly import AmountAnomalyConfig, ProductAmountAnomalyConfig
@@ -69,6 +72,9 @@ class DetectorConfig:
     claim_payee_mismatch: ClaimPayeeMismatchConfig = field(default_factory=ClaimPayeeMismatchConfig)
     early_claim: EarlyClaimConfig = field(default_factory=EarlyClaimConfig)
     round_tripping: RoundTrippingConfig = field(default_factory=RoundTrippingConfig)
+    partner_standing: PartnerStandingConfig = field(default_factory=PartnerStandingConfig)
+    partner_peers: PartnerPeerConfig = field(default_factory=PartnerPeerConfig)
+    branch_accountability: BranchAccountabilityConfig = field(default_factory=BranchAccountabilityConfig)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

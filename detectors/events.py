@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from detectors.registry import PartnerStanding
+
 POLICY = "policy"
 PAYMENT = "payment"
 COMPLAINT = "complaint"
@@ -70,6 +72,13 @@ class Event:
     #: Accounts of the policy's named beneficiaries (``policy_issued``, ``claim_payout``); a list of ids.
     beneficiary_account_ids: list[str] | None = None
 
+    #: ``alert_confirmed``: the confirmed alert's tier and id.
+    tier: str | None = None
+    alert_id: str | None = None
+    #: How the partner named by ``partner_id`` stood in the registry at this event's time;
+    #: attached by the engine (never on the wire), None when the registry does not know it.
+    partner: PartnerStanding | None = None
+
     def to_dict(self) -> dict[str, Any]:
         """Only the fields that are set: the form forwarded between workers."""
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -77,4 +86,7 @@ class Event:
     @classmethod
     def from_trusted_dict(cls, data: dict[str, Any]) -> "Event":
         """Rebuild an event that :meth:`to_dict` produced (no validation)."""
+        standing = data.get("partner")
+        if standing is not None:
+            data = {**data, "partner": PartnerStanding.from_dict(standing)}
         return cls(**data)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Protocol
 
 
 def poisson_sf(k: int, mean: float) -> float:
@@ -89,3 +91,67 @@ def shrunk_rate(events: float, exposure: float, prior_rate: float, prior_weight:
     if exposure < 0 or events < 0 or prior_weight <= 0:
         raise ValueError("events and exposure must not be negative and prior_weight must be positive")
     return (events + prior_rate * prior_weight) / (exposure + prior_weight)
+
+
+class PeerTestSettings(Protocol):
+    """The thresholds of :func:`peer_outlier` (``AgentPeerConfig`` and the partner
+    scorecard's config both carry them, under these names)."""
+
+    p_value: float
+    high_p_value: float
+    min_events: int
+    min_exposure: int
+    min_rate_ratio: float
+    prior_weight: float
+    concentration: float
+
+
+@dataclass(frozen=True, slots=True)
+class PeerOutlier:
+    """A member whose rate is out of line with its peers' (see :func:`peer_outlier`)."""
+
+    events: int
+    #: The exposure tested: at least ``events``.
+    exposure: int
+    rate: float
+    peer_rate: float
+    p_value: float
+    #: ``p_value`` is below the settings' ``high_p_value``.
+    high: bool
+
+
+def peer_outlier(events: int, exposure: int, peer_events: float, peer_exposure: float, prior_rate: float,
+                 settings: PeerTestSettings) -> PeerOutlier | None:
+    """The sample-size-aware peer test shared by every peer comparison (agents
+    against their branch, partners against their partner type).
+
+    ``events`` of ``exposure`` for the member, against the pooled
+    ``peer_events`` of ``peer_exposure`` of its peers, whose rate is shrunk
+    towards ``prior_rate`` as if seen over ``settings.prior_weight`` units.
+    The member is an outlier when it has at least ``min_events`` events and
+    ``min_exposure`` exposure, a rate at least ``min_rate_ratio`` times the
+    peer rate, and a one-sided beta-binomial tail (concentration
+    ``concentration`` around the peer rate) below ``p_value``. Returns None
+    otherwise. ``min_exposure`` applies to the exposure given; the test then
+    raises it to ``events`` when smaller (an event of a unit counted before the
+    window).
+
+    >>> from detectors.agent_peers import AgentPeerConfig
+    >>> hit = peer_outlier(7, 20, 10, 500, 0.03, AgentPeerConfig())
+    >>> hit.rate, round(hit.peer_rate, 4), hit.high
+    (0.35, 0.0229, False)
+    >>> peer_outlier(2, 3, 10, 500, 0.03, AgentPeerConfig()) is None  # too few events
+    True
+    """
+    if events < settings.min_events or exposure < settings.min_exposure:
+        return None
+    exposure = max(exposure, events)
+    peer_rate = shrunk_rate(peer_events, peer_exposure, prior_rate, settings.prior_weight)
+    rate = events / exposure
+    if rate < settings.min_rate_ratio * peer_rate:
+        return None
+    tail = beta_binomial_sf(events, exposure, peer_rate * settings.concentration,
+                            (1.0 - peer_rate) * settings.concentration)
+    if tail >= settings.p_value:
+        return None
+    return PeerOutlier(events, exposure, rate, peer_rate, tail, tail < settings.high_p_value)

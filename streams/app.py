@@ -42,11 +42,13 @@ from alerts.book import Disposition, Outcome
 from alerts.model import iso_time
 from detectors.base import Finding, Tier
 from detectors.events import Event
+from detectors.registry import PartnerRecord, PartnerRegistry
 from streams.actions import decode_action
 from streams.codec import InvalidEvent, decode_event
 from streams.engine import RiskEngine
 from streams.metrics import Metrics, WorkerCollector
 from streams.offsets import patch_faust_recovery
+from streams.partner_codec import decode_partner_record
 from streams.settings import Settings
 from streams.watermarks import LowWatermark, ReorderBuffer, SourceMarks, SweepGrid, expected_sources
 
@@ -54,6 +56,8 @@ log = logging.getLogger(__name__)
 
 STATE_TABLE = "riskwatch-state"
 BOOK_TABLE = "riskwatch-alert-book"
+#: Every worker holds the whole partner registry: a global table filled from ``partner.registry``.
+REGISTRY_TABLE = "riskwatch-partner-registry"
 #: Consumer fetch wait (ms). faust fixes aiokafka's at 1,500 ms, which puts p50
 #: latency near 400 ms on the embedded broker; short waits keep alerts prompt.
 FETCH_MAX_WAIT_MS = 10
@@ -107,6 +111,28 @@ class TableStateStore:
 
     def keys(self) -> list[str]:
         return [k.decode() if isinstance(k, bytes) else k for k in list(self.table.keys())]
+
+
+class RegistryTableRecords:
+    """The worker's partner registry: a read view of its global table of orjson
+    records (:meth:`detectors.registry.PartnerRecord.to_dict`), decoded once per value."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self._decoded: dict[str, tuple[bytes, PartnerRecord]] = {}
+
+    def get(self, partner_id: str) -> PartnerRecord | None:
+        raw = self.table.get(partner_id.encode())
+        if raw is None:
+            return None
+        cached = self._decoded.get(partner_id)
+        if cached is None or cached[0] != raw:
+            cached = (raw, PartnerRecord.from_dict(orjson.loads(raw)))
+            self._decoded[partner_id] = cached
+        return cached[1]
+
+    def __len__(self) -> int:
+        return len(self.table)
 
 
 def _short_fetch_wait() -> None:
@@ -217,6 +243,7 @@ class Worker:
     book: TableStateStore
     pusher: AlertmanagerPusher | None = None
     complaint_topic: Any = None
+    registry_table: Any = None
     #: The input stage's progress per source partition (event time, offset).
     sources: SourceMarks = field(default_factory=SourceMarks)
     #: keyed partition -> low watermark over the source partitions, and its sweeps
@@ -244,17 +271,20 @@ class Worker:
             if self.pusher is not None:
                 self.pusher.submit(alert)
         for verdict in outcome.dispositions:
-            if verdict.disposition == "confirmed" and verdict.agent_id:
+            if verdict.disposition == "confirmed" and (verdict.agent_id or verdict.branch_id):
                 await self.feed_back_confirmation(verdict)
         self.metrics.alert_outcome(outcome)
 
     async def feed_back_confirmation(self, verdict: Disposition) -> None:
-        """A confirmed alert on an agent becomes an ``alert_confirmed`` event on the
-        complaint stream, so the agent integrity score takes its deduction through
-        the ordinary path (validated, re-keyed, deduplicated by event id)."""
+        """A confirmed alert becomes an ``alert_confirmed`` event on the complaint stream, so
+        the agent integrity score (agent) and the branch accountability rule (branch, tier)
+        take it through the ordinary path (validated, re-keyed, deduplicated by event id)."""
         event = {"schema_version": 1, "event_id": f"confirmed-{verdict.alert_id}", "event_type": "alert_confirmed",
-                 "event_time": iso_time(verdict.at), "agent_id": verdict.agent_id, "typology": verdict.typology}
-        await self.complaint_topic.send(key=verdict.agent_id.encode(), value=orjson.dumps(event))
+                 "event_time": iso_time(verdict.at), "agent_id": verdict.agent_id, "typology": verdict.typology,
+                 "branch_id": verdict.branch_id, "tier": verdict.tier, "alert_id": verdict.alert_id}
+        event = {k: v for k, v in event.items() if v is not None}
+        key = verdict.agent_id or verdict.branch_id
+        await self.complaint_topic.send(key=key.encode(), value=orjson.dumps(event))
 
     async def dead_letter_message(self, topic: str, message: Any, error: InvalidEvent) -> None:
         headers = [
@@ -276,6 +306,7 @@ class Worker:
             await self.dead_letter_message(topic, message, error)
             self.sources.handled(source, message.offset, None)
             return
+        event = self.engine.with_partner(event)
         self.metrics.events_consumed.labels(topic, event.event_type).inc()
         self.metrics.business_event(event.event_type, event.partner_id)
         await self.send_findings(self.engine.detect_stateless(event))
@@ -350,6 +381,18 @@ class Worker:
             for held in (self.keyed_waiting, self.keyed_marks, self.keyed_sweeps):
                 held.pop(partition, None)
 
+    async def handle_registry(self, message: Any) -> None:
+        """Validate a partner registry record and store it in the global table (every
+        worker's copy follows its changelog); a bad record goes to ``partner.registry.dlq``."""
+        topic = self.settings.topics.partner_registry
+        try:
+            record = decode_partner_record(message.value or b"")
+        except InvalidEvent as error:
+            await self.dead_letter_message(topic, message, error)
+            return
+        self.registry_table[record.partner_id.encode()] = orjson.dumps(record.to_dict())
+        self.metrics.events_consumed.labels(topic, "partner_record").inc()
+
     async def handle_action(self, message: Any) -> None:
         """Validate an action and hand it to the alert stage's partition for its subject."""
         try:
@@ -415,6 +458,11 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
     # The app's default serializers are raw: the tables hold orjson bytes.
     table = app.Table(STATE_TABLE, default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     book = app.Table(BOOK_TABLE, default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    # One changelog partition, filled through the producer's partitioner from any registry partition,
+    # and a recovery buffer of 1: faust's advice against a global table's endless recovery with several workers.
+    registry_table = app.GlobalTable(REGISTRY_TABLE, default=None, partitions=1, recovery_buffer_size=1,
+                                     use_partitioner=True, key_type=bytes, value_type=bytes)
+    engine.registry = PartnerRegistry(RegistryTableRecords(registry_table))
     pusher = None
     if settings.alertmanager_url:
         pusher = AlertmanagerPusher(settings.alertmanager_url, on_result=metrics.alertmanager_result,
@@ -432,6 +480,7 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
         book=TableStateStore(book),
         pusher=pusher,
         complaint_topic=app.topic(names.complaint, **raw),
+        registry_table=registry_table,
     )
 
     for stream_name, topic_name in names.inputs.items():
@@ -449,6 +498,11 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
     async def on_revoked(app: Any, revoked: Any, **_: Any) -> None:
         for tp in revoked:
             worker.forget_partitions(tp.topic, [tp.partition])
+
+    @app.agent(app.topic(names.partner_registry, **raw), name="riskwatch.partner-registry")
+    async def partner_registry(stream: Any) -> None:
+        async for event in stream.events():
+            await worker.handle_registry(event.message)
 
     @app.agent(app.topic(names.actions, **raw), name="riskwatch.actions")
     async def actions(stream: Any) -> None:

@@ -64,9 +64,9 @@ def scenario_mix(events: int) -> dict[str, int]:
     return scale_scenarios(min(events, 10_000))
 
 
-#: The generator needs some 1,000 events to hold its scenarios: smaller loads are
-#: the first events of a 1,000-event day.
-SMALLEST_GENERATED = 1_000
+#: The generator needs some 1,700 events to hold its scenarios (a partner scorecard's
+#: business alone is some 100): smaller loads are the first events of a 2,000-event day.
+SMALLEST_GENERATED = 2_000
 
 
 def generated_events(events: int, seed: int, start: float) -> list[GeneratedEvent]:

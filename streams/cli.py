@@ -82,7 +82,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.generator import GeneratorConfig, duration_days, generate, scale_scenarios
+    from streams.generator import GeneratorConfig, duration_days, generate_with_registry, scale_scenarios
 
     events = args.events
     if args.duration is not None:
@@ -97,7 +97,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     try:
         config = GeneratorConfig(seed=args.seed, events=events, benign=not args.no_benign, scenario_mix=mix,
                                  **({"start": start} if start is not None else {}))
-        generated, truth = generate(config)
+        generated, truth, registry = generate_with_registry(config)
     except ValueError as exc:
         print(f"riskwatch generate: {exc}", file=sys.stderr)
         return 2
@@ -107,14 +107,40 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
                 out.write(orjson.dumps(record.to_dict()) + b"\n")
     if args.out:
         with open(args.out, "wb") as out:
+            for record in registry:  # the partner registry first, as it is published first
+                out.write(orjson.dumps(record) + b"\n")
             for item in generated:
                 out.write(orjson.dumps(item.event) + b"\n")
-        print(f"wrote {len(generated)} events to {args.out}, {len(truth)} truth records", file=sys.stderr)
+        print(f"wrote {len(registry)} partner records and {len(generated)} events to {args.out}, "
+              f"{len(truth)} truth records", file=sys.stderr)
         return 0
-    from streams.publish import produce
+    from streams.publish import produce, produce_registry
 
+    produce_registry(settings, registry)
     sent = produce(settings, generated, rate=args.rate)
     print(f"sent {sent} events to {settings.broker_url}", file=sys.stderr)
+    return 0
+
+
+def cmd_partners_load(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.partners import load_registry
+
+    result = load_registry(settings, args.file)
+    for number, reason, message in result.rejected:
+        print(f"{args.file}:{number}: {reason}: {message}", file=sys.stderr)
+    print(f"published {result.published} partner records to {settings.topics.partner_registry}, "
+          f"{len(result.rejected)} rejected", file=sys.stderr)
+    return 1 if result.rejected else 0
+
+
+def cmd_partners_show(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.partners import render, show_partner
+
+    description = show_partner(settings, args.partner_id)
+    if description is None:
+        print(f"partner {args.partner_id} is not in {settings.topics.partner_registry}", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(render(description) + b"\n")
     return 0
 
 
@@ -237,6 +263,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="write JSON lines here instead of to the topics")
     p.add_argument("--truth", type=Path, default=None, help="write the injected scenarios here as JSON lines")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("partners", help="the partner registry: publish records, show a partner")
+    partners = p.add_subparsers(dest="partners_command", required=True)
+    a = partners.add_parser("load", help="validate the partner records of a JSON-lines file and publish them "
+                                         "to the registry topic (event lines are skipped)")
+    a.add_argument("file", type=Path, help="JSON-lines file of partner records (schema partner-record.v1)")
+    a.set_defaults(func=cmd_partners_load)
+    a = partners.add_parser("show", help="print a partner's registry record and its status now")
+    a.add_argument("partner_id")
+    a.set_defaults(func=cmd_partners_show)
 
     p = sub.add_parser("replay", help="run a JSON-lines file of events through the detectors, no broker")
     p.add_argument("events", type=Path)

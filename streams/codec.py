@@ -65,14 +65,14 @@ def parse_event_time(value: object) -> float:
     return parsed.timestamp()
 
 
-def _check(name: str, spec: FieldSpec, value: object) -> object:
+def check_field(name: str, spec: FieldSpec, value: object) -> object:
     kind = spec.kind
     if kind == "id_list":
         if not isinstance(value, list):
             raise InvalidEvent("wrong_type", f"{name} must be a list of ids, got {type(value).__name__}")
         if len(value) > spec.maximum:
             raise InvalidEvent("out_of_range", f"{name} holds {len(value)} ids, at most {spec.maximum:g} allowed")
-        return [_check(f"{name}[{i}]", ID_SPEC, item) for i, item in enumerate(value)]
+        return [check_field(f"{name}[{i}]", ID_SPEC, item) for i, item in enumerate(value)]
     if kind in ("id", "text", "enum", "currency"):
         if not isinstance(value, str):
             raise InvalidEvent("wrong_type", f"{name} must be a string, got {type(value).__name__}")
@@ -106,12 +106,22 @@ def decode_event(raw: bytes | str, stream: str | None, now: float, max_future_sk
     ``stream`` is the stream the message arrived on; ``None`` (a JSON-lines
     file holding all streams) takes it from the event type.
     """
+    return event_from_object(load_object(raw, "an event"), stream, now, max_future_skew_s)
+
+
+def load_object(raw: bytes | str, what: str) -> dict:
+    """The JSON object in ``raw``, or :class:`InvalidEvent` (``undecodable``, ``not_an_object``)."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidEvent("undecodable", f"not valid UTF-8 JSON ({str(exc)[:80]})") from None
     if not isinstance(data, dict):
-        raise InvalidEvent("not_an_object", f"an event must be a JSON object, got {type(data).__name__}")
+        raise InvalidEvent("not_an_object", f"{what} must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def event_from_object(data: dict, stream: str | None, now: float, max_future_skew_s: float = 86_400.0) -> Event:
+    """:func:`decode_event` for an already parsed JSON object."""
     version = data.get("schema_version")
     if version != SCHEMA_VERSION or isinstance(version, bool):
         raise InvalidEvent("unsupported_schema_version", f"schema_version must be {SCHEMA_VERSION}, got {str(version)[:16]}")
@@ -124,7 +134,7 @@ def decode_event(raw: bytes | str, stream: str | None, now: float, max_future_sk
     event_id = data.get("event_id")
     if event_id is None:
         raise InvalidEvent("missing_field", "event_id is missing")
-    _check("event_id", OPTIONAL["policy_id"], event_id)
+    check_field("event_id", OPTIONAL["policy_id"], event_id)
     if "event_time" not in data:
         raise InvalidEvent("missing_field", "event_time is missing")
     time = parse_event_time(data["event_time"])
@@ -137,10 +147,10 @@ def decode_event(raw: bytes | str, stream: str | None, now: float, max_future_sk
         value = data.get(name)
         if value is None:
             raise InvalidEvent("missing_field", f"{event_type} needs {name}")
-        fields[name] = _check(name, spec, value)
+        fields[name] = check_field(name, spec, value)
     for name, spec in OPTIONAL.items():
         if name not in fields and data.get(name) is not None:
-            fields[name] = _check(name, spec, data[name])
+            fields[name] = check_field(name, spec, data[name])
     personal = [fields.pop(name) for name in PERSONAL_FIELDS if name in fields]
     transcript = fields.get("transcript")
     if transcript and personal:

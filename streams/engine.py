@@ -15,6 +15,7 @@ faust table in the worker):
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
@@ -25,6 +26,7 @@ from alerts.policy import AlertPolicyConfig
 from detectors.base import REGISTRY, Detector, Finding, State
 from detectors.config import DetectorConfig
 from detectors.events import Event
+from detectors.registry import PartnerRecord, PartnerRegistry
 from streams.watermarks import SweepGrid
 
 
@@ -73,7 +75,8 @@ def _put(store: StateStore, key: str, state: State) -> None:
 
 class RiskEngine:
     def __init__(self, config: DetectorConfig, clock: Callable[[], float] = time.time,
-                 policy: AlertPolicyConfig | None = None, timed: bool = False) -> None:
+                 policy: AlertPolicyConfig | None = None, timed: bool = False,
+                 registry: PartnerRegistry | None = None) -> None:
         from streams.settings import config_version
 
         self.config = config
@@ -82,6 +85,8 @@ class RiskEngine:
         self.detectors = build_detectors(config)
         self.by_name = {d.name: d for d in self.detectors}
         self.book = AlertBook(self.policy, self.config_version, clock)
+        #: The partner registry events are judged against (the worker's is a view of its global table).
+        self.registry = registry if registry is not None else PartnerRegistry()
         #: detector -> [seconds spent in observe, calls], kept when ``timed`` (the
         #: worker exports it); replay leaves it off to stay fast.
         self.timings: dict[str, list[float]] | None = {d.name: [0.0, 0] for d in self.detectors} if timed else None
@@ -95,6 +100,15 @@ class RiskEngine:
                     self._keyed.setdefault(event_type, {}).setdefault(det.keyspace, []).append(det)
 
     # --- detection -----------------------------------------------------------------
+    def with_partner(self, event: Event) -> Event:
+        """``event`` with the registry standing of its partner at its event time attached
+        (``Event.partner``), so that detectors judge it by the registry as it was then.
+        Called once, where an event enters (the worker's input stage, :meth:`detect`)."""
+        if event.partner_id is None or event.partner is not None:
+            return event
+        standing = self.registry.standing(event.partner_id, event.time)
+        return event if standing is None else replace(event, partner=standing)
+
     def routes(self, event: Event) -> list[tuple[str, str]]:
         """The distinct ``(keyspace, entity id)`` pairs whose state this event updates."""
         out: list[tuple[str, str]] = []
@@ -137,6 +151,7 @@ class RiskEngine:
 
     def detect(self, event: Event, store: StateStore) -> list[Finding]:
         """Every detector for one event in one process (``replay`` and tests)."""
+        event = self.with_partner(event)
         findings = self.detect_stateless(event)
         for keyspace, entity in self.routes(event):
             findings.extend(self.detect_keyed(event, keyspace, entity, store))
@@ -190,17 +205,22 @@ class RiskEngine:
         return outcome
 
 
-def run_events(engine: RiskEngine, events: Iterable[Event], store: StateStore | None = None,
+def run_events(engine: RiskEngine, events: Iterable[Event | PartnerRecord], store: StateStore | None = None,
                book: StateStore | None = None) -> Iterator[Alert]:
     """Run events in order through ``engine`` with sweeps on the grid of
     :mod:`streams.watermarks` (the replay loop; the worker sweeps on the same grid).
 
+    Partner registry records among the events update ``engine.registry`` where
+    they stand (their status changes take effect at their own effective times).
     Yields every alert record (openings, updates, escalations, resolutions).
     """
     store = store if store is not None else DictStateStore()
     book = book if book is not None else DictStateStore()
     grid = SweepGrid()
     for event in events:
+        if isinstance(event, PartnerRecord):
+            engine.registry.apply(event)
+            continue
         for finding in engine.detect(event, store):
             yield from engine.alert(finding, book).records
         boundary = grid.due(event.time)

@@ -29,6 +29,7 @@ from alerts.model import Alert
 from detectors.config import DetectorConfig
 from streams.codec import decode_event
 from streams.engine import RiskEngine, run_events
+from streams.partner_codec import partner_record_from_object
 from streams.progress import Progress
 
 #: How long after a truth window's end an alert still counts as its detection.
@@ -107,13 +108,15 @@ def evaluate_generated(seed: int, events: int | None = None, config: DetectorCon
     """Generate a labelled history, run it through the engine, and score it (the JSON of the command).
 
     ``progress``, when given, advances once per event run through the engine."""
-    from streams.generator import GeneratorConfig, generate
+    from streams.generator import GeneratorConfig, generate_with_registry
 
     gen_config = GeneratorConfig(seed=seed) if events is None else GeneratorConfig(seed=seed, events=events)
     started = time.perf_counter()
-    generated, truth = generate(gen_config)
+    generated, truth, registry = generate_with_registry(gen_config)
     now = time.time()
-    decoded = [decode_event(orjson.dumps(g.event), None, now) for g in generated]
+    # The registry first, as the generator publishes it: status changes take effect by their effective times.
+    decoded = [partner_record_from_object(r) for r in registry]
+    decoded += [decode_event(orjson.dumps(g.event), None, now) for g in generated]
     if progress is not None:
         progress.total = len(decoded)
     alerts = list(run_events(RiskEngine(config or DetectorConfig(), clock=lambda: now),

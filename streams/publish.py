@@ -42,3 +42,18 @@ def produce(settings: Settings, events: Iterable, rate: float | None = None,
     finally:
         producer.close()
     return sent
+
+
+def produce_registry(settings: Settings, records: Iterable[dict]) -> int:
+    """Send partner registry records (JSON-ready dicts) to ``partner.registry``, keyed by partner id."""
+    producer = event_producer(settings)
+    sent = 0
+    try:
+        for record in records:
+            producer.send(settings.topics.partner_registry, key=record["partner_id"].encode(),
+                          value=orjson.dumps(record))
+            sent += 1
+        producer.flush()
+    finally:
+        producer.close()
+    return sent

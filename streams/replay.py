@@ -12,8 +12,10 @@ import orjson
 from alerts.policy import AlertPolicyConfig
 from detectors.config import DetectorConfig
 from detectors.events import Event
-from streams.codec import InvalidEvent, decode_event
+from detectors.registry import PartnerRecord
+from streams.codec import InvalidEvent
 from streams.engine import RiskEngine, run_events
+from streams.partner_codec import decode_history_line
 
 
 @dataclass
@@ -25,14 +27,15 @@ class ReplayResult:
 
 
 def decoded_lines(source: BinaryIO, dlq: BinaryIO | None, result: ReplayResult, now: float,
-                  max_future_skew_s: float = 86_400.0) -> Iterator[Event]:
-    """Events of a JSON-lines file; a line that fails goes to ``dlq`` with its line number and reason."""
+                  max_future_skew_s: float = 86_400.0) -> Iterator[Event | PartnerRecord]:
+    """Events and partner registry records of a JSON-lines file, in file order; a line that
+    fails goes to ``dlq`` with its line number and reason. Only events count in ``result.events``."""
     for number, line in enumerate(source, start=1):
         line = line.rstrip(b"\r\n")
         if not line.strip():
             continue
         try:
-            event = decode_event(line, None, now, max_future_skew_s)
+            event = decode_history_line(line, now, max_future_skew_s)
         except InvalidEvent as error:
             result.rejected += 1
             result.rejected_by_reason[error.reason] = result.rejected_by_reason.get(error.reason, 0) + 1
@@ -40,7 +43,7 @@ def decoded_lines(source: BinaryIO, dlq: BinaryIO | None, result: ReplayResult, 
                 dlq.write(orjson.dumps({"line": number, "reason": error.reason, "error": str(error),
                                         "raw": line.decode("utf-8", "backslashreplace")}) + b"\n")
             continue
-        result.events += 1
+        result.events += isinstance(event, Event)
         yield event
 
 

@@ -22,6 +22,7 @@ CHANNELS = ("cash", "bank_transfer", "card", "cheque", "mobile")
 PRODUCT_CATEGORIES = ("protection", "health", "motor", "investment_linked", "long_term_savings", "annuity")
 COMPLAINT_CATEGORIES = ("mis_selling", "claims_service", "service_attitude", "billing", "other")
 CLAIM_TYPES = ("motor", "injury", "property", "health")
+TIERS = ("low", "medium", "high", "critical")
 
 #: Fields that carry personal data: accepted on input, dropped at decoding.
 PERSONAL_FIELDS = ("customer_name", "customer_phone", "customer_id_number")
@@ -80,7 +81,9 @@ REQUIRED: dict[str, dict[str, dict[str, FieldSpec]]] = {
     "payment": {t: _PAYMENT for t in ("premium_paid", "refund", "surrender_payout", "claim_payout")},
     "complaint": {"complaint_filed": _COMPLAINT, "complaint_resolved": {"complaint_id": ID, "customer_id": ID},
                   # An investigator confirmed an alert on this agent (fed back by the alert lifecycle).
-                  "alert_confirmed": {"agent_id": ID, "typology": FieldSpec("id", description="typology confirmed")}},
+                  # (agent_id, branch_id, tier and alert_id optional: the branch accountability rule counts
+                  # confirmed critical findings per branch, whatever their entity.)
+                  "alert_confirmed": {"typology": FieldSpec("id", description="typology confirmed")}},
 }
 
 #: event_type -> stream (event types are unique across the three streams)
@@ -99,6 +102,8 @@ OPTIONAL: dict[str, FieldSpec] = {
                                  description="commission a partner applied to the policy, share of premium"),
     "contract_commission_rate": FieldSpec("amount", minimum=0.0, maximum=1.0,
                                           description="commission rate in the partner's contract, share of premium"),
+    "tier": FieldSpec("enum", choices=TIERS, description="tier of the alert an alert_confirmed confirms"),
+    "alert_id": FieldSpec("id", description="the alert an alert_confirmed confirms"),
     "policyholder_account_id": FieldSpec("id", description="the policyholder's own bank account (policy record)"),
     "beneficiary_account_ids": FieldSpec("id_list", maximum=MAX_ID_LIST,
                                          description="bank accounts of the policy's named beneficiaries"),
@@ -155,15 +160,77 @@ def json_schema(stream: str) -> dict[str, Any]:
     }
 
 
+#: A partner registry record (``partner.registry``; also a line of a JSON-lines history file).
+PARTNER_RECORD_TYPE = "partner"
+#: Most status changes one partner record may list.
+MAX_STATUS_CHANGES = 64
+#: Longest status-change reason (a short note in the registry's words; no personal data).
+MAX_REASON = 200
+
+
+def partner_record_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a partner registry record (validated by
+    :mod:`streams.partner_codec`; the model is :mod:`detectors.registry`)."""
+    from detectors.registry import PARTNER_TYPES, STATUSES, TASK_TYPES
+
+    time = {"type": "string", "format": "date-time", "description": "ISO-8601 with a UTC offset"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://riskwatch.example/schemas/partner-record.v{SCHEMA_VERSION}.json",
+        "title": f"riskwatch partner registry record, version {SCHEMA_VERSION}",
+        "description": "The partner's whole current record: a newer record of the same partner_id replaces it.",
+        "type": "object",
+        "required": ["schema_version", "record_type", "partner_id", "partner_type", "branch_id", "status_changes"],
+        "properties": {
+            "schema_version": {"const": SCHEMA_VERSION},
+            "record_type": {"const": PARTNER_RECORD_TYPE},
+            "partner_id": _json_type(ID),
+            "partner_type": {"enum": list(PARTNER_TYPES)},
+            "branch_id": _json_type(ID),
+            "qualification_valid_until": {**time, "description": "business after this time is unqualified"},
+            "contract": {
+                "type": "object",
+                "properties": {
+                    "processing_time_targets_h": {
+                        "type": "object", "propertyNames": {"enum": list(TASK_TYPES)},
+                        "additionalProperties": {"type": "number", "exclusiveMinimum": 0, "maximum": 24 * 366},
+                        "description": "task type -> contracted processing-time target, hours"},
+                    "compliance_target": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                    "expected_monthly_volume": {"type": "integer", "minimum": 0, "maximum": 10_000_000},
+                },
+            },
+            "status_changes": {
+                "type": "array", "minItems": 1, "maxItems": MAX_STATUS_CHANGES,
+                "items": {
+                    "type": "object", "required": ["status", "reason", "effective_time"],
+                    "properties": {"status": {"enum": list(STATUSES)},
+                                   "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON},
+                                   "effective_time": time},
+                },
+            },
+        },
+    }
+
+
+def partner_schema_path() -> Path:
+    return Path(__file__).with_name("schemas") / f"partner-record.v{SCHEMA_VERSION}.json"
+
+
 def schema_path(stream: str) -> Path:
     return Path(__file__).with_name("schemas") / f"{stream}-event.v{SCHEMA_VERSION}.json"
 
 
 def render(stream: str) -> bytes:
-    return orjson.dumps(json_schema(stream), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    return _dump(json_schema(stream))
+
+
+def _dump(schema: dict[str, Any]) -> bytes:
+    return orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
 if __name__ == "__main__":  # python -m streams.schemas: rewrite the JSON Schema files
     for name in REQUIRED:
         schema_path(name).write_bytes(render(name))
         print(schema_path(name), file=sys.stderr)
+    partner_schema_path().write_bytes(_dump(partner_record_schema()))
+    print(partner_schema_path(), file=sys.stderr)

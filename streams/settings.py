@@ -44,6 +44,8 @@ class TopicNames:
     actions: str = "risk.alert-actions"
     #: Internal topic carrying detector findings to the alert stage, keyed by subject.
     findings: str = "riskwatch.findings"
+    #: Partner registry records, keyed by partner id (compacted: the latest record is the partner's).
+    partner_registry: str = "partner.registry"
 
     @property
     def inputs(self) -> dict[str, str]:
@@ -57,7 +59,7 @@ class TopicNames:
     @property
     def consumed(self) -> list[str]:
         """Topics whose bad messages are dead-lettered: the inputs and the actions."""
-        return [*self.inputs.values(), self.actions]
+        return [*self.inputs.values(), self.actions, self.partner_registry]
 
     def all_topics(self) -> list[str]:
         consumed = self.consumed
@@ -66,7 +68,7 @@ class TopicNames:
 
     @property
     def compacted(self) -> set[str]:
-        return {self.alert_state}
+        return {self.alert_state, self.partner_registry}
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,14 +145,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     ``RISKWATCH_DATA_DIR``, ``RISKWATCH_THRESHOLDS`` (a JSON file overriding
     detector defaults), ``RISKWATCH_MAX_FUTURE_SKEW_S`` and
     ``RISKWATCH_ALERTMANAGER_URL`` (e.g. ``http://127.0.0.1:9093``; unset: no paging) and
-    ``RISKWATCH_TOPIC_{POLICY,PAYMENT,COMPLAINT,ALERTS,KEYED,ALERT_STATE,ACTIONS,FINDINGS}``. An empty
+    ``RISKWATCH_TOPIC_{POLICY,PAYMENT,COMPLAINT,ALERTS,KEYED,ALERT_STATE,ACTIONS,FINDINGS,PARTNER_REGISTRY}``. An empty
     variable counts as unset. A value riskwatch cannot use raises
     :class:`SettingsError` naming the variable.
     """
     env = os.environ if env is None else env
     defaults = TopicNames()
     names = {}
-    for part in ("policy", "payment", "complaint", "alerts", "keyed", "alert_state", "actions", "findings"):
+    for part in ("policy", "payment", "complaint", "alerts", "keyed", "alert_state", "actions", "findings",
+                 "partner_registry"):
         variable = f"RISKWATCH_TOPIC_{part.upper()}"
         topic = _text(env, variable, getattr(defaults, part))
         if not _TOPIC_NAME.fullmatch(topic):

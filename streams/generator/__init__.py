@@ -21,6 +21,7 @@ from streams.generator.background import Background
 from streams.generator.model import (
     DEFAULT_SCENARIO_MIX,
     DEFAULT_START,
+    PARTNER_TYPOLOGIES,
     SCENARIO_TYPOLOGIES,
     EventLog,
     GeneratedEvent,
@@ -33,9 +34,11 @@ import streams.generator.mis_selling  # noqa: F401  (registers its scenario fami
 import streams.generator.service  # noqa: F401  (registers its scenario families, as do the next three)
 import streams.generator.complaint_spikes  # noqa: F401
 import streams.generator.partners  # noqa: F401
+import streams.generator.partner_scorecards  # noqa: F401
 import streams.generator.claims_service  # noqa: F401
 from streams.generator.labels import label_facts
 import streams.generator.fund_flows  # noqa: F401  (registers its scenario families)
+from streams.generator.partner_registry import registry_records
 from streams.generator.timeline import DAILY_EVENT_CAP, Timeline, duration_days
 from streams.generator.transcripts import PhraseGuard
 
@@ -49,12 +52,22 @@ __all__ = [
     "TruthRecord",
     "duration_days",
     "generate",
+    "generate_with_registry",
     "scale_scenarios",
 ]
 
 
 def generate(config: GeneratorConfig) -> tuple[list[GeneratedEvent], list[TruthRecord]]:
-    """Exactly ``config.events`` events sorted by event time, and the truth records
+    """:func:`generate_with_registry` without the registry."""
+    events, truth, _ = generate_with_registry(config)
+    return events, truth
+
+
+def generate_with_registry(config: GeneratorConfig) -> tuple[list[GeneratedEvent], list[TruthRecord], list[dict]]:
+    """The partner registry records of the population (``partner.registry``, one per
+    partner, see :mod:`streams.generator.partner_registry`) besides the events and truth:
+
+    Exactly ``config.events`` events sorted by event time, and the truth records
     (sorted by start) of the injected scenarios and look-alikes.
 
     With ``config.benign`` every typology gets look-alikes too: as many as its
@@ -84,12 +97,15 @@ def generate(config: GeneratorConfig) -> tuple[list[GeneratedEvent], list[TruthR
     events = log.finish(f"riskwatch-event-ids:{config.seed}")
     # Facts of the data that raise alerts wherever they occur (a failed callback...), labelled once.
     truths = builder.truths + label_facts(events, builder.truths)
-    return events, sorted(truths, key=lambda t: (t.start, t.scenario_id))
+    registry = registry_records(pop, timeline.start_ms, builder.partner_registry)
+    return events, sorted(truths, key=lambda t: (t.start, t.scenario_id)), registry
 
 
 def scale_scenarios(events: int, per_10k: Mapping[str, int] | None = None) -> dict[str, int]:
     """A scenario mix for ``events`` events: ``per_10k`` (default
     :data:`DEFAULT_SCENARIO_MIX`) scenarios per 10,000 events, at least one of
-    each typology listed with a positive rate."""
+    each typology listed with a positive rate; no more than ``per_10k`` of the
+    typologies that take a partner each (:data:`PARTNER_TYPOLOGIES`)."""
     base = DEFAULT_SCENARIO_MIX if per_10k is None else per_10k
-    return {t: max(1, round(n * events / 10_000)) if n > 0 else 0 for t, n in base.items()}
+    mix = {t: max(1, round(n * events / 10_000)) if n > 0 else 0 for t, n in base.items()}
+    return {t: min(n, base[t]) if t in PARTNER_TYPOLOGIES else n for t, n in mix.items()}

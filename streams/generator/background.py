@@ -19,7 +19,11 @@ Nothing here may look like a scenario under the detectors' default settings:
   structuring needs; large amounts are rarely paid in cash at all;
 * an agent never gets a third complaint within 25 hours of two others, so
   never the three in 24 hours that a complaint spike needs, and the agents
-  reserved for scenarios get no background complaints.
+  reserved for scenarios get no background complaints;
+* partners set aside for scenarios (``Reserved.partners``: a partner's
+  scorecard or complaint spike) get no business at all: their customers buy
+  through a colleague of the branch who does not work for them, and their
+  book policies renew, claim and end nothing in the run.
 
 What the background does contain, as real business does, raises alerts that
 ``labels.py`` labels as facts of the data: failed callbacks (each retried),
@@ -91,6 +95,10 @@ class Reserved:
     quiet_agents: set[int] = field(default_factory=set)
     #: Customers (indices) who buy in a scenario, so do not surrender in the background.
     buyers: set[int] = field(default_factory=set)
+    #: Partners (ids) whose business in the run is a scenario's alone: the background sells,
+    #: renews, claims and complains nothing through them, and other scenarios leave them alone
+    #: (a partner's scorecard is judged on its business; see ``ScenarioBuilder.open_to_business``).
+    partners: set[str] = field(default_factory=set)
 
 
 class Background:
@@ -111,6 +119,8 @@ class Background:
         self._surrendering: set[int] = set()  # customers who surrender or cancel a policy in the run
         self._buying: set[int] = set()  # customers who buy a policy in the run
         self._ended: set[int] = set()  # policy indices cancelled or surrendered
+        #: Agents of the partners set aside for scenarios: no background business through them.
+        self._set_aside = {i for i, a in enumerate(pop.agents) if a.partner_id in reserved.partners}
 
     def fill(self, budget: int) -> EventLog:
         """Exactly ``budget`` background events."""
@@ -134,7 +144,8 @@ class Background:
                     break
                 make(log)
         renewable = [i for i, p in enumerate(self.pop.policies)
-                     if p.issued_days_ago > 0 and p.customer not in self.reserved.customers and i not in self._ended]
+                     if p.issued_days_ago > 0 and p.customer not in self.reserved.customers and i not in self._ended
+                     and p.agent not in self._set_aside]
         if len(log) < budget and not renewable:
             raise ValueError("no in-force policy left for renewal premiums: raise customers")
         while len(log) < budget:
@@ -180,6 +191,11 @@ class Background:
         agent = customer.agent
         if rng.random() < 0.15:  # a colleague at the same branch makes the sale
             agent = rng.choice(pop.agents_of_branch[pop.agents[agent].branch_id])
+        if agent in self._set_aside:  # a colleague who does not work for that partner, if there is one
+            colleagues = [a for a in pop.agents_of_branch[pop.agents[agent].branch_id] if a not in self._set_aside]
+            if not colleagues:
+                return
+            agent = rng.choice(colleagues)
         policy = pop.new_policy(rng, ci, agent)
         product = pop.products[policy.product]
         personal = (customer.name, customer.phone, customer.id_number)
@@ -229,7 +245,7 @@ class Background:
             holdings = pop.policies_of_customer.get(ci, [])
             policy = pop.policies[rng.choice(holdings)] if holdings else None
             agent = policy.agent if policy else pop.customers[ci].agent
-            if agent in self.reserved.quiet_agents:
+            if agent in self.reserved.quiet_agents or agent in self._set_aside:
                 continue
             times = self._complaints_of_agent.setdefault(agent, [])
             if sum(abs(t - filed) <= COMPLAINT_SPACING_MS for t in times) >= 2:
@@ -256,7 +272,7 @@ class Background:
             if holdings:
                 index = self.rng.choice(holdings)
                 policy = self.pop.policies[index]
-                if policy.issued_days_ago > 0 and accept(policy):
+                if policy.issued_days_ago > 0 and policy.agent not in self._set_aside and accept(policy):
                     return index, policy
         return None
 

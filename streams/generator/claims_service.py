@@ -51,7 +51,8 @@ class ClaimScenarios(ServiceScenarios):
     def _claim_policy(self, region: str, categories: tuple[str, ...]) -> Policy:
         """A book policy of a dedicated customer, sold by an agent of a branch in ``region``."""
         pop = self.pop
-        agents = [a for b, members in pop.agents_of_branch.items() if region_of_branch(b) == region for a in members]
+        agents = [a for b, members in pop.agents_of_branch.items() if region_of_branch(b) == region
+                  for a in members if self.b.open_to_business(a)]
         return self.book_policy(self.customer(), self.rng.choice(agents), categories)
 
     def _claim(self, policy: Policy, reported: int, kind: str, amount: float, met_at: int | None,
@@ -123,7 +124,11 @@ class ClaimScenarios(ServiceScenarios):
             kinds = ["motor"] * n
         missed = set(rng.sample(range(n), misses))
         span = self.b._span(2 * HOUR_MS, 8 * HOUR_MS)
-        motor_times = iter(self.spread(self.in_run("service", span + 4 * HOUR_MS + MARGIN_MS), span, n))
+        start = self.in_run("service", span + 4 * HOUR_MS + MARGIN_MS)
+        motor_times = iter(self.spread(start, span, n))
+        # Mixed: the injury claims' contact deadlines pass in the same span, so that the region is
+        # decided out of line once (on a long timeline, decisions days apart could re-arm it).
+        injury_deadlines = iter(self.spread(start, span, n))
         decided: list[int] = []
         for i, kind in enumerate(kinds):
             policy = self._claim_policy(region, ("motor",))
@@ -137,7 +142,8 @@ class ClaimScenarios(ServiceScenarios):
                             "claim_settled")
                 typology = "claim_settlement_late"
             else:
-                reported = self.deadline_opening(CONTACT_MS, after_ms=12 * HOUR_MS)
+                reported = next(injury_deadlines) - CONTACT_MS if variant == "mixed" else \
+                    self.deadline_opening(CONTACT_MS, after_ms=12 * HOUR_MS)
                 deadline = reported + CONTACT_MS
                 met = (rng.choice((None, deadline + rng.randint(60, 12 * 60) * MINUTE_MS)) if i in missed
                        else self.tl.next_open(rng, "service", reported + rng.randint(60, 30 * 60) * MINUTE_MS))

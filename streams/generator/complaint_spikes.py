@@ -4,7 +4,11 @@
 drawing at most two, so no agent spikes; a partner's agents all work in its
 branch, so a partner spike is a branch spike too (a side truth). Look-alikes:
 5 to 7 complaints, fewer where the entity already has some, so that the day's
-other complaints there cannot make twelve.
+other complaints there cannot make twelve. A partner spike's partner (and a
+look-alike's) is set aside (``Reserved.partners``): with the background's
+sales of the day its scorecard would reach the 30 policies it is judged on,
+and a dozen complaints on a few dozen policies is a scorecard outlier too; with
+no sales in the run, it is not judged.
 """
 from __future__ import annotations
 
@@ -139,11 +143,14 @@ class SpikeScenarios(ServiceScenarios):
         times = self._spike_times(variant, n)
         self.focus = (times[0], times[-1])
         members = {p.partner_id: [i for i, a in enumerate(pop.agents) if a.partner_id == p.partner_id]
-                   for p in pop.partners}
+                   for p in pop.partners if p.partner_id not in self.b.reserved.partners}
         # Its branch holds the partner's complaints and its other agents'.
         load = self._load("branch_id")
         partner = self._quiet_entity("partner_id", list(members), lambda p: 2 * len(self.free_agents(members[p])), n,
                                      lambda p: load[pop.partner(p).branch_id], lambda p: pop.partner(p).branch_id)
+        # Set aside: a dozen complaints on a partner's policies sold today would put its scorecard
+        # (complaints per policy sold) out of line too; with no sales in the run it is not judged.
+        self.b.reserved.partners.add(partner)
         if benign:
             n = self._spike_size("complaint_spike_partner", benign, load[pop.partner(partner).branch_id])
         agents = self._pick_agents(members[partner], n)

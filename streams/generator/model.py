@@ -26,6 +26,10 @@ SCENARIO_TYPOLOGIES: tuple[str, ...] = (
     "unsuitable_risk_level", "elderly_unsuitable_product", "premium_unaffordable", "agent_outlier_cooling_off",
     "agent_outlier_surrender", "agent_outlier_callback_failure", "agent_outlier_complaints",
     "integrity_below_threshold", "churning",
+    # partner scorecards: streams/generator/partner_scorecards.py (before the other partner scenarios:
+    # each takes a partner no scenario has touched, and sets it aside from the others)
+    "partner_outlier_complaints", "partner_outlier_cooling_off", "partner_outlier_processing_time",
+    "partner_outlier_loss_ratio",
     # service quality and partners: streams/generator/service.py (the region comparison before the
     # claim targets, so late claims of those scenarios can be kept in the regions already out of line)
     "callback_failed", "callback_missing", "complaint_overdue", "mis_selling_complaint",
@@ -35,6 +39,8 @@ SCENARIO_TYPOLOGIES: tuple[str, ...] = (
     # unusual fund flows: streams/generator/fund_flows.py
     "third_party_payer", "multiple_payers", "rapid_in_out", "fan_out", "fan_in", "amount_anomaly",
     "claim_payee_mismatch", "early_claim", "round_tripping",
+    # the partner registry: streams/generator/partner_registry.py
+    "partner_barred_business", "partner_qualification_expired", "branch_accountability",
 )
 
 #: Scenarios injected per typology when the caller does not say (about 10k events).
@@ -44,13 +50,27 @@ DEFAULT_SCENARIO_MIX: dict[str, int] = {
     # An agent out of line with its peers takes some 100 events (a day of sales and what follows).
     "agent_outlier_cooling_off": 2, "agent_outlier_surrender": 2, "agent_outlier_callback_failure": 2,
     "agent_outlier_complaints": 2, "integrity_below_threshold": 3, "churning": 3,
+    # A partner's scorecard takes 30 policies or more (some 100 events) and a partner of its own.
+    "partner_outlier_complaints": 1, "partner_outlier_cooling_off": 1, "partner_outlier_processing_time": 1,
+    "partner_outlier_loss_ratio": 1,
     "callback_failed": 3, "callback_missing": 3, "complaint_overdue": 3, "mis_selling_complaint": 3,
     "complaint_spike_branch": 2, "complaint_spike_product": 2, "complaint_spike_partner": 2,
     "partner_compliance_rate": 2, "partner_contract_deviation": 2,
     "region_claims_outlier": 2, "claim_settlement_late": 3, "claim_contact_late": 3,
     "third_party_payer": 3, "multiple_payers": 3, "rapid_in_out": 3, "fan_out": 3, "fan_in": 3,
     "amount_anomaly": 3, "claim_payee_mismatch": 3, "early_claim": 3, "round_tripping": 3,
+    "partner_barred_business": 3, "partner_qualification_expired": 2, "branch_accountability": 3,
 }
+
+
+#: Typologies whose scenarios and look-alikes each take a partner of the population (set aside, or
+#: given a registry change): they do not grow with the events, as the population's partners do not.
+PARTNER_TYPOLOGIES: frozenset[str] = frozenset({
+    "complaint_spike_partner", "partner_compliance_rate", "partner_contract_deviation",
+    "partner_barred_business", "partner_qualification_expired",
+    "partner_outlier_complaints", "partner_outlier_cooling_off", "partner_outlier_processing_time",
+    "partner_outlier_loss_ratio",
+})
 
 
 def iso_z(ms: int) -> str:

@@ -21,7 +21,8 @@ class PartnerScenarios(ServiceScenarios):
         pop = self.pop
         members = {p.partner_id: [i for i, a in enumerate(pop.agents) if a.partner_id == p.partner_id]
                    for p in pop.partners}
-        members = {p: agents for p, agents in members.items() if agents} or members
+        members = {p: agents for p, agents in members.items()
+                   if agents and p not in self.b.reserved.partners} or members
         used = self.truth_entities("partner", (typology,))
         spiking = self.truth_entities("partner", ("complaint_spike_partner",))
         branch_load, partner_load = self.complaint_load("branch_id"), self.complaint_load("partner_id")

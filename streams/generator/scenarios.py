@@ -92,6 +92,10 @@ class ScenarioBuilder:
         self.reserved = Reserved()
         self._counts: dict[tuple[str, bool], int] = {}
         self._side_counts: dict[str, int] = {}
+        self._planned: dict[tuple[str, bool], int] = {}
+        #: Partner id -> registry changes a scenario made (``status_changes``: [(status, reason, ms)],
+        #: ``qualification_valid_until``: ms); see ``streams.generator.partner_registry``.
+        self.partner_registry: dict[str, dict] = {}
 
     def build(self, typology: str, count: int, benign: bool) -> None:
         """``count`` scenarios (or look-alikes) of ``typology``, cycling through its variants."""
@@ -108,6 +112,7 @@ class ScenarioBuilder:
         else:
             function, variants = SCENARIO_FAMILIES[(typology, benign)](self)
         offset = self.rng.randrange(len(variants))
+        self._planned[(typology, benign)] = count
         for k in range(count):
             variant = variants[(offset + k) % len(variants)]
             number = self._counts.get((typology, benign), 0) + 1
@@ -116,6 +121,11 @@ class ScenarioBuilder:
             scenario_id = f"{typology}-{'benign-' if benign else ''}{number:03d}-{variant}"
             self.truths.append(TruthRecord(scenario_id, typology, entity_type, entity_id,
                                            min(times) / 1000, max(times) / 1000, benign))
+
+    def place(self, typology: str, benign: bool) -> tuple[int, int]:
+        """``(index, count)`` of the scenario being built among the ``count`` of its typology
+        that this :meth:`build` makes: for scenarios that take turns in time."""
+        return self._counts[(typology, benign)] - 1, self._planned[(typology, benign)]
 
     def side_truth(self, typology: str, entity_type: str, entity_id: str, times: list[int]) -> None:
         """Truth for an alert that a scenario raises beyond its own typology (a burst of
@@ -154,24 +164,39 @@ class ScenarioBuilder:
         span = low_ms + int(self.rng.random() * (high_ms - low_ms))
         return max(10 * MINUTE_MS, min(span, int(0.9 * self.timeline.duration_ms)))
 
+    def open_to_business(self, agent: int) -> bool:
+        """Whether a scenario may do business through ``agent``: not if the agent works for a
+        partner set aside for another scenario (``Reserved.partners``)."""
+        return self.pop.agents[agent].partner_id not in self.reserved.partners
+
     def _dedicated_customer(self) -> int:
         """A working-age customer nobody else uses (no other scenario's, not even as a
-        buyer); reserved from the background."""
-        reserved = self.reserved
-        for _ in range(10_000):
-            ci = self.rng.randrange(len(self.pop.customers))
-            if ci not in reserved.customers and ci not in reserved.buyers and 25 <= self.pop.customers[ci].age < 65:
-                self.reserved.customers.add(ci)
-                return ci
+        buyer), reserved from the background; a customer of a tied agent if possible (the
+        policies and money of a partner's customers count on the partner's scorecard), and
+        never one of a partner set aside."""
+        reserved, pop = self.reserved, self.pop
+        for tied_only in (True, False):
+            for _ in range(10_000):
+                ci = self.rng.randrange(len(pop.customers))
+                customer = pop.customers[ci]
+                if ci not in reserved.customers and ci not in reserved.buyers and 25 <= customer.age < 65 \
+                        and self.open_to_business(customer.agent) \
+                        and not (tied_only and pop.agents[customer.agent].partner_id is not None):
+                    self.reserved.customers.add(ci)
+                    return ci
         raise ValueError("not enough customers for the scenarios: raise customers")
 
     def _dedicated_agent(self) -> int:
-        for _ in range(10_000):
-            agent = self.rng.randrange(len(self.pop.agents))
-            if agent not in self.reserved.quiet_agents:
-                self.reserved.quiet_agents.add(agent)
-                return agent
-        raise ValueError("not enough agents for the scenarios: raise agents")
+        """An agent in no other scenario, tied to the insurer if possible: a burst of complaints
+        against a partner's agent would load the partner's scorecard too."""
+        free = [a for a in range(len(self.pop.agents))
+                if a not in self.reserved.quiet_agents and self.open_to_business(a)]
+        pool = [a for a in free if self.pop.agents[a].partner_id is None] or free
+        if not pool:
+            raise ValueError("not enough agents for the scenarios: raise agents")
+        agent = self.rng.choice(pool)
+        self.reserved.quiet_agents.add(agent)
+        return agent
 
     def _book_policy(self, ci: int) -> Policy:
         return self.pop.new_policy(self.rng, ci, issued_days_ago=self.rng.randint(30, 5 * 365))
@@ -183,7 +208,7 @@ class ScenarioBuilder:
         fallback = None
         for _ in range(10_000):
             ci = rng.randrange(len(pop.customers))
-            if ci in self.reserved.customers:
+            if ci in self.reserved.customers or not self.open_to_business(pop.customers[ci].agent):
                 continue
             fallback = ci if fallback is None else fallback
             if any(pop.products[i].category in RETURN_PRODUCTS for i in pop.eligible_products(pop.customers[ci])):

@@ -178,15 +178,17 @@ class ServiceScenarios:
         return clean_transcript(rng, self.b.guard, english=rng.random() < 0.15, **kw)
 
     def sell(self, agent: int, sold: int, phrase: bool = False, commission: float | None = None,
-             callback: bool = True, customer: int | None = None) -> tuple[Policy, int]:
-        """New business through ``agent``: the sale at ``sold``, the policy issued minutes
-        later (applied commission ``commission``, default the contract's), and its callback
-        within 44 h when it falls inside the timeline. Returns the policy and its issue time."""
+             callback: bool = True, customer: int | None = None, issued: int | None = None,
+             categories: tuple[str, ...] = ()) -> tuple[Policy, int]:
+        """New business through ``agent``: the sale at ``sold`` (of one of ``categories`` if the
+        customer may be sold one), the policy issued minutes later or at ``issued`` (applied
+        commission ``commission``, default the contract's), and its callback within 44 h when it
+        falls inside the timeline. Returns the policy and its issue time."""
         rng, pop = self.rng, self.pop
         ci = self.customer() if customer is None else customer
-        policy = pop.new_policy(rng, ci, agent)
+        policy = pop.new_policy(rng, ci, agent, categories=categories)
         feed.sale_recorded(self.log, sold, pop, policy, self.transcript(policy, phrase))
-        issued = sold + rng.randint(5, 60) * MINUTE_MS
+        issued = sold + rng.randint(5, 60) * MINUTE_MS if issued is None else issued
         feed.policy_issued(self.log, issued, pop, policy, commission)
         if callback:
             called = self.tl.next_open(rng, "service", issued + rng.randint(60, 30 * 60) * MINUTE_MS)
@@ -284,12 +286,13 @@ class ServiceScenarios:
         return self.complaint_load(field) + Counter({k: math.ceil(v) for k, v in
                                                      self.background_complaints(field).items()})
 
-    def peer_branches(self) -> set[str]:
-        """Branches of agents that scenarios make stand out from their peers: complaints across
-        the branch would raise the peer rate they are compared with."""
+    def peer_branches(self, typology: str = "agent_outlier") -> set[str]:
+        """Branches of agents that scenarios make stand out from their peers (in the typologies
+        that start with ``typology``): complaints across the branch would raise the peer rate
+        they are compared with."""
         agents = {a.agent_id: a.branch_id for a in self.pop.agents}
         return {agents[t.entity_id] for t in self.b.truths
-                if t.typology.startswith("agent_outlier") and t.entity_id in agents}
+                if t.typology.startswith(typology) and t.entity_id in agents}
 
     # --- callbacks ------------------------------------------------------------------
     def callback_failed(self, variant: str) -> Result:

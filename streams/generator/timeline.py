@@ -101,9 +101,33 @@ class Timeline:
         if lo == self.start_ms and hi == self.end_ms:
             if profile not in self._cum:
                 self._cum[profile] = self._bins(profile, lo, hi)
-            bins, cum = self._cum[profile]
-        else:
-            bins, cum = self._bins(profile, lo, hi)
+            return self._draw(rng, *self._cum[profile], lo, hi)
+        return self.sample_any(rng, profile, lo, hi)
+
+    def sample_any(self, rng: Random, profile: str, lo: int, hi: int) -> int:
+        """A time (epoch ms) in ``[lo, hi)`` drawn from the profile's intensity, whether
+        inside the timeline or not (business of the days before it)."""
+        if hi <= lo:
+            return lo
+        return self._draw(rng, *self._bins(profile, lo, hi), lo, hi)
+
+    def spread_any(self, rng: Random, profile: str, lo: int, hi: int, n: int) -> list[int]:
+        """``n`` sorted times (epoch ms) in ``[lo, hi)``, inside the timeline or not, spread evenly
+        over the profile's intensity: one drawn in each ``n``-th of it (so never bunched up)."""
+        bins, cum = self._bins(profile, lo, hi)
+        if not bins:
+            return [lo + int((i + rng.random()) / n * (hi - lo)) for i in range(n)]
+        out = []
+        for i in range(n):
+            target = (i + rng.random()) / n * cum[-1]
+            index = min(bisect.bisect_right(cum, target), len(bins) - 1)
+            below = cum[index - 1] if index else 0.0
+            a, b = bins[index]
+            out.append(a + int((target - below) / (cum[index] - below) * (b - a)))
+        return out
+
+    @staticmethod
+    def _draw(rng: Random, bins: list[tuple[int, int]], cum: list[float], lo: int, hi: int) -> int:
         if not bins:
             return lo + int(rng.random() * (hi - lo))
         index = bisect.bisect_right(cum, rng.random() * cum[-1])

@@ -136,7 +136,7 @@ def test_resolve_with_a_disposition_is_reported_for_feedback():
     state, out = b.on_action(resolve, state)
     assert out.records[0].status == AlertStatus.RESOLVED and out.records[0].resolution == "confirmed"
     assert out.dispositions == [Disposition(records[0].alert_id, "complaint_spike", "complaint_spike", "confirmed",
-                                            "A7", T0 + H)]
+                                            "A7", T0 + H, records[0].branch_id, "high")]
     # A finding for a resolved id does not reopen it; a second resolve is ignored.
     state, out = b.on_finding(finding("complaint_spike", "A7", entity_type="agent", customer=None, ids=["new"]), state)
     assert out.records == []

@@ -24,6 +24,7 @@ from builders import DAY, HOUR, T0, advance_all, claim, complaint, feed, payment
 from detectors.base import REGISTRY, Detector, Finding, Tier
 from detectors.config import DetectorConfig
 from detectors.events import Event
+from detectors.registry import PartnerStanding
 from streams.engine import build_detectors
 
 # Every module of the package, so that a detector is checked even before the
@@ -365,6 +366,77 @@ def _structuring_customer_sample(entity: str, start: float, run: int) -> list[Ev
                     customer_id=customer, policy_id=f"P-{entity}-{i % 2}") for i, a in enumerate(accounts)]
 
 
+def _standing(entity: str, status: str = "active", since: float = T0, **extra) -> PartnerStanding:
+    return PartnerStanding(f"agency-{entity}", f"B-{entity}", status, "registry note", since, **extra)
+
+
+def _partner_standing_sample(barred: bool) -> SampleStream:
+    # Partner P sells before and after it is barred (or its qualification lapses) at start + 2 h:
+    # the sales after are one alert on P; a partner in good standing never alerts.
+    def make(entity: str, start: float, run: int) -> list[Event]:
+        ids = (f"ps-{entity}-{run}-{i}" for i in itertools.count())
+        change = start + 2 * HOUR
+        events = []
+        for i in range(5):
+            t = start + i * HOUR
+            if barred:
+                standing = _standing(entity, "blacklisted" if t >= change else "active", change if t >= change else T0)
+            else:
+                standing = _standing(entity, qualification_valid_until=change)
+            events.append(sale(next(ids), None, t=t, policy_id=f"P-{entity}-{i}", partner_id=f"PT-{entity}",
+                               partner=standing))
+            events.append(sale(next(ids), None, t=t, policy_id=f"Q-{entity}-{i}", partner_id=f"PT-{entity}-ok",
+                               partner=_standing(entity)))
+        return events
+    return make
+
+
+def _partner_peers_sample(counted: str, exposure: str, exposure_fields: dict | None = None,
+                          **counted_fields) -> SampleStream:
+    # As the agent peers' sample, one level up: partner A of a type, 12 counted in 40 of exposure
+    # (a partner is judged on 30 at least); partner B of the same type 10 of exposure, nothing counted.
+    def make(entity: str, start: float, run: int) -> list[Event]:
+        ids = (f"pp-{entity}-{run}-{i}" for i in itertools.count())
+
+        def event(event_type: str, t: float, partner: str, **extra) -> Event:
+            stream = {"complaint_filed": "complaint", "premium_paid": "payment", "claim_payout": "payment"}
+            return Event(next(ids), event_type, stream.get(event_type, "policy"), t,
+                         policy_id=f"P-{partner}-{t:.0f}", agent_id="A1", partner_id=partner,
+                         partner=_standing(entity), **extra)
+
+        more = exposure_fields or {}
+        events = [event(exposure, start + i * HOUR, f"A-{entity}", **more) for i in range(40)]
+        events += [event(counted, start + (2 + i) * HOUR + 60, f"A-{entity}", **counted_fields) for i in range(12)]
+        events += [event(exposure, start + i * HOUR + 30, f"B-{entity}", **more) for i in range(10)]
+        return sorted(events, key=lambda e: e.time)
+    return make
+
+
+def _partner_processing_sample(entity: str, start: float, run: int) -> list[Event]:
+    # Partner A issues 40 policies, 12 of them more than a day (its target) after the sale;
+    # partner B of the same type issues 10 within the hour.
+    ids = (f"pt-{entity}-{run}-{i}" for i in itertools.count())
+    standing = _standing(entity, processing_targets_s={"policy_issuance": DAY})
+    events = []
+    for partner, count, late in ((f"A-{entity}", 40, 12), (f"B-{entity}", 10, 0)):
+        for i in range(count):
+            policy, sold = f"P-{partner}-{i}", start + i * 60.0
+            events.append(sale(next(ids), None, t=sold, policy_id=policy, partner_id=partner, partner=standing))
+            events.append(policy_event(next(ids), "policy_issued", t=sold + (DAY + HOUR if i < late else HOUR),
+                                       policy_id=policy, partner_id=partner, partner=standing))
+    return sorted(events, key=lambda e: e.time)
+
+
+def _branch_accountability_sample(entity: str, start: float, run: int) -> list[Event]:
+    # Three confirmed critical findings on branch B within a year (high from the second) and a
+    # confirmed high one that does not count. (Branch state lasts a year: one branch per entity.)
+    def confirmed(i: int, days: float, tier: str = "critical", branch: str = f"B-{entity}") -> Event:
+        return Event(f"ba-{entity}-{run}-{i}", "alert_confirmed", "complaint", start + days * DAY,
+                     branch_id=branch, tier=tier, alert_id=f"AL-{entity}-{i}", typology="partner_barred_business")
+    return [confirmed(0, 0), confirmed(1, 1, "high"), confirmed(2, 2),
+            confirmed(3, 3), confirmed(4, 4)]
+
+
 SAMPLE_STREAMS: dict[str, SampleStream] = {
     "third_party_payer": _third_party_payer_sample,
     "multiple_payers": _multiple_payers_sample,
@@ -401,6 +473,14 @@ SAMPLE_STREAMS: dict[str, SampleStream] = {
     "agent_peers_complaints": _agent_peers_sample("complaint_filed", "sale_recorded"),
     "churning": _churning_sample,
     "integrity_score": _integrity_score_sample,
+    "partner_barred_business": _partner_standing_sample(barred=True),
+    "partner_qualification_expired": _partner_standing_sample(barred=False),
+    "partner_peers_processing_time": _partner_processing_sample,
+    "partner_peers_complaints": _partner_peers_sample("complaint_filed", "sale_recorded"),
+    "partner_peers_cooling_off": _partner_peers_sample("cooling_off_cancelled", "sale_recorded"),
+    "partner_peers_loss_ratio": _partner_peers_sample("claim_payout", "premium_paid", {"amount": 10_000.0},
+                                                      amount=50_000.0),
+    "branch_accountability": _branch_accountability_sample,
 }
 
 DETECTOR_NAMES = sorted(REGISTRY)

@@ -30,11 +30,13 @@ def test_generate_same_seed_same_bytes(tmp_path):
     paths = []
     for run in range(2):
         out, truth = tmp_path / f"events{run}.jsonl", tmp_path / f"truth{run}.jsonl"
-        assert main(["generate", "--seed", "5", "--events", "1500", "--out", str(out), "--truth", str(truth)]) == 0
+        assert main(["generate", "--seed", "5", "--events", "2500", "--out", str(out), "--truth", str(truth)]) == 0
         paths.append((out.read_bytes(), truth.read_bytes()))
     assert paths[0] == paths[1]
-    assert len(paths[0][0].splitlines()) == 1500
-    assert main(["generate", "--seed", "6", "--events", "1500", "--out", str(tmp_path / "other.jsonl")]) == 0
+    lines = paths[0][0].splitlines()
+    # The population's partner registry (30 partners) first, then the events.
+    assert len(lines) == 30 + 2500 and all(b'"record_type"' in line for line in lines[:30])
+    assert main(["generate", "--seed", "6", "--events", "2500", "--out", str(tmp_path / "other.jsonl")]) == 0
     assert (tmp_path / "other.jsonl").read_bytes() != paths[0][0]
 
 
@@ -44,17 +46,20 @@ def test_replay_writes_alerts_and_rejects_bad_lines_with_line_numbers(tmp_path):
     clean_alerts = tmp_path / "clean.jsonl"
     assert main(["replay", str(events), "--out", str(clean_alerts)]) == 0
     lines = events.read_bytes().splitlines()
-    # Line 3 becomes garbage and line 6 loses its event_id: both rejected, the run goes on.
-    dropped = {orjson.loads(lines[2])["event_id"], orjson.loads(lines[5])["event_id"]}
-    lines[2] = b"{broken"
-    sixth = orjson.loads(lines[5])
+    # The partner registry's 30 records come first. The 3rd event's line becomes garbage and the
+    # 6th event loses its event_id: both rejected, the run goes on.
+    first = next(i for i, line in enumerate(lines) if b'"event_id"' in line)
+    third, sixth_line = first + 2, first + 5
+    dropped = {orjson.loads(lines[third])["event_id"], orjson.loads(lines[sixth_line])["event_id"]}
+    lines[third] = b"{broken"
+    sixth = orjson.loads(lines[sixth_line])
     del sixth["event_id"]
-    lines[5] = orjson.dumps(sixth)
+    lines[sixth_line] = orjson.dumps(sixth)
     events.write_bytes(b"\n".join(lines) + b"\n")
     alerts, rejected = tmp_path / "alerts.jsonl", tmp_path / "rejected.jsonl"
     assert main(["replay", str(events), "--out", str(alerts), "--dlq", str(rejected)]) == 0
     rejects = [orjson.loads(line) for line in rejected.read_bytes().splitlines()]
-    assert [(r["line"], r["reason"]) for r in rejects] == [(3, "undecodable"), (6, "missing_field")]
+    assert [(r["line"], r["reason"]) for r in rejects] == [(third + 1, "undecodable"), (sixth_line + 1, "missing_field")]
     before = [orjson.loads(line) for line in clean_alerts.read_bytes().splitlines()]
     after = {orjson.loads(line)["alert_id"] for line in alerts.read_bytes().splitlines()}
     assert before, "the generated file should hold scenarios"

@@ -25,6 +25,7 @@ from detectors.events import Event
 from detectors.text import fold
 from streams.codec import decode_event
 from streams.engine import DictStateStore, RiskEngine, run_events
+from streams.partner_codec import partner_record_from_object
 from streams.generator import (
     DEFAULT_SCENARIO_MIX,
     DEFAULT_START,
@@ -34,10 +35,12 @@ from streams.generator import (
     TruthRecord,
     duration_days,
     generate,
+    generate_with_registry,
     scale_scenarios,
 )
 from streams.generator.background import Background
 from streams.generator.labels import label_facts
+from streams.generator.partner_registry import registry_records
 from streams.generator.personal import GIVEN_NAME_CHARACTERS, id_check_digit
 from streams.generator.population import build_population
 from streams.generator.scenarios import ScenarioBuilder
@@ -56,26 +59,37 @@ from streams.schemas import PERSONAL_FIELDS
 FAR_FUTURE = 4_102_444_800.0  # 2100-01-01: no generated event is "from the future"
 #: Alerts fire on the evidence events themselves; a little slack for safety.
 SLACK_S = 1.0
-SMALL = {"customers": 6_000, "agents": 600, "branches": 20, "partners": 12}
+#: A small company that still holds the default scenario mix: registry and scorecard scenarios take
+#: a partner each (18), a scorecard's partner with up to eight agents.
+SMALL = {"customers": 6_000, "agents": 900, "branches": 20, "partners": 30}
 #: What ordinary business holds and ``streams.generator.labels`` labels wherever it occurs.
 FACT_TYPOLOGIES = {"callback_failed", "mis_selling_complaint", "callback_missing", "complaint_overdue",
                    "claim_settlement_late", "claim_contact_late"}
 
 
 @lru_cache(maxsize=None)
+def _generated_with_registry(seed: int, events: int, mix: tuple[tuple[str, int], ...] | None, benign: bool,
+                             ) -> tuple[list[GeneratedEvent], list[TruthRecord], list[dict]]:
+    mix_dict = dict(DEFAULT_SCENARIO_MIX) if mix is None else dict(mix)
+    return generate_with_registry(GeneratorConfig(seed=seed, events=events, scenario_mix=mix_dict, benign=benign,
+                                                  **SMALL))
+
+
 def _generated(seed: int, events: int, mix: tuple[tuple[str, int], ...] | None, benign: bool,
                ) -> tuple[list[GeneratedEvent], list[TruthRecord]]:
-    mix_dict = dict(DEFAULT_SCENARIO_MIX) if mix is None else dict(mix)
-    return generate(GeneratorConfig(seed=seed, events=events, scenario_mix=mix_dict, benign=benign, **SMALL))
+    return _generated_with_registry(seed, events, mix, benign)[:2]
 
 
 def _decoded(events: list[GeneratedEvent]) -> list[Event]:
     return [decode_event(orjson.dumps(e.event), None, now=FAR_FUTURE) for e in events]
 
 
-def _alerts(events: list[GeneratedEvent]) -> list:
+def _alerts(events: list[GeneratedEvent], registry: list[dict]) -> list:
+    """Alerts of ``events`` through the engine, the partner ``registry`` applied first (as the
+    generator publishes it: status changes take effect by their effective times)."""
     engine = RiskEngine(DetectorConfig(), clock=lambda: 0.0)
-    return list(run_events(engine, _decoded(events), DictStateStore()))
+    records = [partner_record_from_object(r) for r in registry]
+    return list(run_events(engine, [*records, *_decoded(events)], DictStateStore()))
 
 
 def _wire(events: list[GeneratedEvent], truth: list[TruthRecord]) -> bytes:
@@ -89,12 +103,13 @@ def test_same_seed_gives_identical_bytes() -> None:
 
 def test_output_does_not_depend_on_the_hash_seed() -> None:
     # Sets and dicts must never decide an order: another process, another hash seed, same bytes.
+    # (1,000 events: the look-alikes of every typology take some 700.)
     code = ("import hashlib, sys; sys.path.insert(0, 'tests/streams'); import test_generator as t; "
-            "print(hashlib.sha256(t._wire(*t._generated(3, 600, (), True))).hexdigest())")
+            "print(hashlib.sha256(t._wire(*t._generated(3, 1_000, (), True))).hexdigest())")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,
                          cwd=Path(__file__).resolve().parents[2], timeout=120).stdout.strip()
-    assert out == hashlib.sha256(_wire(*_generated(3, 600, (), True))).hexdigest()
+    assert out == hashlib.sha256(_wire(*_generated(3, 1_000, (), True))).hexdigest()
 
 
 def test_truth_record_to_dict() -> None:
@@ -108,8 +123,8 @@ def test_truth_record_to_dict() -> None:
 
 
 def test_different_seeds_differ() -> None:
-    a = generate(GeneratorConfig(seed=1, events=2_000, **SMALL))
-    b = generate(GeneratorConfig(seed=2, events=2_000, **SMALL))
+    a = generate(GeneratorConfig(seed=1, events=3_000, **SMALL))
+    b = generate(GeneratorConfig(seed=2, events=3_000, **SMALL))
     assert _wire(*a) != _wire(*b)
 
 
@@ -130,12 +145,13 @@ def test_exact_count_sorted_and_decodable(events: int) -> None:
 def test_default_timeline_is_one_business_day() -> None:
     generated, truth = _generated(0, 10_000, None, True)
     # Absences whose deadline is longer than the day (a callback due 72 h after issue, a
-    # complaint's 15 days) begin in the days before it: those events lead in.
+    # complaint's 15 days) begin in the days before it: those events lead in, and so does the
+    # business that partner scorecards are judged on (some 700 events).
     lead_in = DEFAULT_START - LEAD_IN_MAX_DAYS * 86_400
     day = [e for e in generated if e.time >= DEFAULT_START]
     assert day[0].event["event_time"].startswith("2026-01-05T")
     assert generated[0].time >= lead_in and generated[-1].time < DEFAULT_START + 86_400
-    assert len(day) > 0.95 * len(generated)
+    assert len(day) > 0.9 * len(generated)
     assert duration_days(10_000) == 1.0 and duration_days(1_000_000) == 10.0
     sales = [e for e in generated if e.event["event_type"] == "sale_recorded"]
     # Sales happen in the local (UTC+8) working day and evening, not at 3 a.m.
@@ -146,7 +162,8 @@ def test_default_timeline_is_one_business_day() -> None:
 
 def test_background_proportions_are_plausible() -> None:
     generated, _ = _generated(0, 10_000, None, True)
-    kinds = Counter(e.event["event_type"] for e in generated)
+    # The day's business (scenarios' business of the days before it leads in).
+    kinds = Counter(e.event["event_type"] for e in generated if e.time >= DEFAULT_START)
     assert 700 < kinds["sale_recorded"] < 1_300
     assert 0 < kinds["cooling_off_cancelled"] < kinds["surrendered"] < kinds["sale_recorded"] / 5
     # The background alone: 4% of callbacks fail; about 0.01 complaints per agent a day.
@@ -202,6 +219,8 @@ def test_validates_config() -> None:
     with pytest.raises(ValueError, match="cannot hold"):
         generate(GeneratorConfig(events=5, **SMALL))
     assert scale_scenarios(1_000_000)["structuring"] == 300
+    # Partners do not grow with the events: scenarios that take one each stay at the default mix.
+    assert scale_scenarios(1_000_000)["partner_outlier_complaints"] == DEFAULT_SCENARIO_MIX["partner_outlier_complaints"]
     assert scale_scenarios(100) == {t: 1 for t in SCENARIO_TYPOLOGIES}
 
 
@@ -233,8 +252,10 @@ def _check_truth(alerts: list, truth: list[TruthRecord]) -> None:
 def test_every_scenario_raises_one_alert_and_nothing_else_does(seed: int) -> None:
     mix = tuple((t, len(PHRASE_VARIANTS) if t == "misleading_sales_phrase" else 3) for t in SCENARIO_TYPOLOGIES)
     # Three of every typology in a day need a company of the default size: spikes of complaints
-    # per branch, partner and product each take a dozen agents and must not add up elsewhere.
-    generated, truth = generate(GeneratorConfig(seed=seed, events=8_000, scenario_mix=dict(mix), benign=True))
+    # per branch, partner and product each take a dozen agents and must not add up elsewhere; and
+    # twice its partners: registry and scorecard scenarios take a partner each (36 of them).
+    generated, truth, registry = generate_with_registry(
+        GeneratorConfig(seed=seed, events=8_000, scenario_mix=dict(mix), benign=True, partners=60))
     # The scenarios injected as asked; side truths label what they raise beyond their own typology.
     injected = [t for t in truth if re.match(rf"{t.typology}-(benign-)?\d{{3}}-", t.scenario_id)]
     others = 3 * (len(SCENARIO_TYPOLOGIES) - 1)
@@ -243,17 +264,17 @@ def test_every_scenario_raises_one_alert_and_nothing_else_does(seed: int) -> Non
     # Every variant of the phrase scenario is exercised.
     assert {t.scenario_id.split("-")[-1] for t in injected if t.typology == "misleading_sales_phrase"
             and not t.benign} == set(PHRASE_VARIANTS)
-    _check_truth(_alerts(generated), truth)
+    _check_truth(_alerts(generated, registry), truth)
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_clean_baseline_raises_no_alert(seed: int) -> None:
     # Nothing injected: the only alerts are on what ordinary business holds (failed callbacks,
     # mis-selling complaints, the odd claim missing its target), each labelled as a fact.
-    generated, truth = _generated(seed, 10_000, (), False)
+    generated, truth, registry = _generated_with_registry(seed, 10_000, (), False)
     assert {t.typology for t in truth} <= FACT_TYPOLOGIES
     assert all("-fact-" in t.scenario_id for t in truth)
-    _check_truth(_alerts(generated), truth)
+    _check_truth(_alerts(generated, registry), truth)
 
 
 def test_week_long_timeline_scenarios_and_background() -> None:
@@ -261,8 +282,10 @@ def test_week_long_timeline_scenarios_and_background() -> None:
     # look-alikes needing more than a day or more than 72 h come into play
     # without pushing 700k events through the engine.
     # Six scenarios of each typology need a company of some size: complaint spikes per branch,
-    # partner and product take a dozen dedicated agents each.
-    pop = build_population(21, agents=1_000, branches=20, partners=20, customers=10_000, products=30,
+    # partner and product take a dozen dedicated agents each; registry, scorecard and spike scenarios
+    # a partner each (84, and compliance and contract ones want theirs), a scorecard's partner
+    # with up to eight agents.
+    pop = build_population(21, agents=4_000, branches=20, partners=130, customers=20_000, products=30,
                            start=DEFAULT_START)
     timeline = Timeline.for_events(DEFAULT_START, 700_000)
     guard = PhraseGuard()
@@ -275,8 +298,9 @@ def test_week_long_timeline_scenarios_and_background() -> None:
     scenario_events = builder.log.finish("ids")
     lead_in = DEFAULT_START - LEAD_IN_MAX_DAYS * 86_400
     assert all(lead_in <= e.time < DEFAULT_START + 7 * 86_400 for e in scenario_events)
-    _check_truth(_alerts(scenario_events), builder.truths + label_facts(scenario_events, builder.truths))
+    registry = registry_records(pop, timeline.start_ms, builder.partner_registry)
+    _check_truth(_alerts(scenario_events, registry), builder.truths + label_facts(scenario_events, builder.truths))
     background = Background(pop, timeline, random.Random(22), guard, builder.reserved).fill(20_000).finish("ids")
     facts = label_facts(background, [])
     assert {t.typology for t in facts} <= FACT_TYPOLOGIES
-    _check_truth(_alerts(background), facts)
+    _check_truth(_alerts(background, registry_records(pop, timeline.start_ms, {})), facts)

@@ -131,11 +131,12 @@ def test_topic_names():
     assert topics.inputs == {"policy": "policy.events", "payment": "payment.events", "complaint": "complaint.events"}
     assert TopicNames.dead_letter("policy.events") == "policy.events.dlq"
     assert topics.all_topics() == [
-        "policy.events", "payment.events", "complaint.events", "risk.alert-actions",
+        "policy.events", "payment.events", "complaint.events", "risk.alert-actions", "partner.registry",
         "policy.events.dlq", "payment.events.dlq", "complaint.events.dlq", "risk.alert-actions.dlq",
+        "partner.registry.dlq",
         "risk.alerts", "risk.alerts.state", "riskwatch.keyed-events", "riskwatch.findings",
     ]
-    assert topics.compacted == {"risk.alerts.state"}
+    assert topics.compacted == {"risk.alerts.state", "partner.registry"}
 
 
 def test_with_broker_changes_only_the_broker():
