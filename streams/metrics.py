@@ -203,7 +203,9 @@ class WorkerCollector:
         yield seconds
         yield calls
         now = time.monotonic()
-        if now - self._state_at >= self.state_every_s:
+        # Counting walks every key, hence the 15 s cache; while nothing is counted the walk is
+        # short, so a worker that has just started shows its first entities at the next scrape.
+        if now - self._state_at >= self.state_every_s or not self._state_counts:
             counts: dict[str, int] = {}
             for key in self.state_keys():
                 name = key.partition("|")[0]
