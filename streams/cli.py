@@ -91,10 +91,10 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
         events = int(args.rate * args.duration)
     start = args.start
     if start is None and args.out is None:
-        start = time.time() - duration_days(events) * 86_400.0  # to the topics: a timeline ending now
+        start = time.time() - (args.days or duration_days(events)) * 86_400.0  # to the topics: a timeline ending now
     mix = args.scenarios if args.scenarios is not None else scale_scenarios(events)
     try:
-        config = GeneratorConfig(seed=args.seed, events=events, benign=not args.no_benign, scenario_mix=mix,
+        config = GeneratorConfig(seed=args.seed, events=events, benign=not args.no_benign, scenario_mix=mix, days=args.days,
                                  **({"start": start} if start is not None else {}))
         generated, truth = generate(config)
     except ValueError as exc:
@@ -232,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-benign", action="store_true", help="inject no benign look-alikes")
     p.add_argument("--start", type=_iso, default=None,
                    help="event time of the timeline's start (default 2026-01-05T00:00:00Z for --out, a day ago for topics)")
+    p.add_argument("--days", type=float, default=None,
+                   help="simulated days to spread the events over, e.g. 92 for a quarter "
+                   "(default: one day per 100000 events)")
     p.add_argument("--out", type=Path, default=None, help="write JSON lines here instead of to the topics")
     p.add_argument("--truth", type=Path, default=None, help="write the injected scenarios here as JSON lines")
     p.set_defaults(func=cmd_generate)
