@@ -129,6 +129,38 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.report import assemble, default_period, gather_history, gather_topics
+    from streams.report_html import render
+
+    if (args.events is None) == (not args.from_topics):
+        print("riskwatch report: give EVENTS.jsonl or --from-topics (one of them)", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    if args.from_topics:
+        gathered = gather_topics(settings)
+    else:
+        gathered = gather_history(args.events, settings.detectors, settings.alert_policy,
+                                  max_future_skew_s=settings.max_future_skew_s)
+    period = args.period or default_period(gathered)
+    if period is None:
+        print("riskwatch report: no events or scorecards to report on", file=sys.stderr)
+        return 1
+    try:
+        report = assemble(gathered, period)
+    except ValueError as exc:
+        print(f"riskwatch report: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        args.out.write_bytes(render(report))
+    if args.json:
+        print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    print(f"report {period}: {len(report['partners'])} partners, {len(report['branches'])} branches, "
+          f"{len(report['proposals'])} proposals, {report['alerts']['total']} alerts, from {gathered.source} "
+          f"in {time.perf_counter() - started:.2f} s" + (f"; wrote {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
 def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     from streams.tail import printer, tail_alerts
 
@@ -244,6 +276,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="alerts as JSON lines")
     p.add_argument("--dlq", type=Path, default=None, help="rejected lines with line number and reason")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("report", help="the quarterly partner and branch report (one HTML file) from a history "
+                       "file, or from the scorecard and alert-state topics of a running system")
+    p.add_argument("events", type=Path, nargs="?", default=None, help="JSON-lines history of events")
+    p.add_argument("--from-topics", action="store_true",
+                   help="read risk.scorecards and risk.alerts.state instead of a history file")
+    p.add_argument("--out", type=Path, default=None, metavar="REPORT.html", help="write the HTML report here")
+    p.add_argument("--period", default=None, metavar="2026Q3",
+                   help="calendar quarter (UTC, event time); default: the quarter with the most events "
+                   "(history) or the latest one (topics)")
+    p.add_argument("--json", action="store_true", help="print the report's data as JSON (keys in README)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("tail", help="print alerts from the alert topic")
     p.add_argument("--json", action="store_true", help="one JSON alert per line")

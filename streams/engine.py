@@ -22,6 +22,7 @@ import detectors.catalog  # noqa: F401  (registers every detector)
 from alerts.book import AlertBook, Outcome, subject_of
 from alerts.model import Alert
 from alerts.policy import AlertPolicyConfig
+from alerts.runbooks import runbook_links
 from detectors.base import REGISTRY, Detector, Finding, State
 from detectors.config import DetectorConfig
 from detectors.events import Event
@@ -75,7 +76,8 @@ def _put(store: StateStore, key: str, state: State) -> None:
 
 class RiskEngine:
     def __init__(self, config: DetectorConfig, clock: Callable[[], float] = time.time,
-                 policy: AlertPolicyConfig | None = None, timed: bool = False) -> None:
+                 policy: AlertPolicyConfig | None = None, timed: bool = False,
+                 runbook_base_url: str | None = None) -> None:
         from streams.settings import config_version
 
         self.config = config
@@ -83,7 +85,7 @@ class RiskEngine:
         self.config_version = config_version(config, self.policy)
         self.detectors = build_detectors(config)
         self.by_name = {d.name: d for d in self.detectors}
-        self.book = AlertBook(self.policy, self.config_version, clock)
+        self.book = AlertBook(self.policy, self.config_version, clock, runbook_links(runbook_base_url))
         #: detector -> [seconds spent in observe, calls], kept when ``timed`` (the
         #: worker exports it); replay leaves it off to stay fast.
         self.timings: dict[str, list[float]] | None = {d.name: [0.0, 0] for d in self.detectors} if timed else None
