@@ -7,9 +7,13 @@ Data flow::
               +-- re-keyed by entity (account, agent...) --> riskwatch.keyed-events           |
                       --> stateful detectors (table riskwatch-state) --findings--------------+
     risk.alert-actions (ack, resolve, suppress) --validate--------------------------------+
+              (scorecards: a request to every keyed partition)                           |
                                                                                           v
     riskwatch.findings (keyed by subject; also watermark ticks) --> alert book (table riskwatch-alert-book)
               --> risk.alerts (every record) + risk.alerts.state (latest per id) + Alertmanager (high, critical)
+
+    events and alert records, re-keyed by branch --> scorecards (table riskwatch-scorecards)
+              --> risk.scorecards when a quarter closes (event time) or on a ``scorecards`` action
 
 Re-keying puts all events of one entity on one partition of the keyed topic,
 so its state lives in exactly one worker even when several share the load.
@@ -32,6 +36,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from alerts.alertmanager import AlertmanagerPusher
 from alerts.book import Disposition, Outcome
 from alerts.model import iso_time
+from alerts.scorecards import ScorecardCore
 from detectors.base import Finding, Tier
 from detectors.events import Event
 from streams.actions import decode_action
@@ -45,6 +50,9 @@ log = logging.getLogger(__name__)
 
 STATE_TABLE = "riskwatch-state"
 BOOK_TABLE = "riskwatch-alert-book"
+SCORECARD_TABLE = "riskwatch-scorecards"
+#: Keyspaces of the keyed topic that feed the scorecards (an event, an alert record, a request to publish).
+SCORECARD_EVENT, SCORECARD_ALERT, SCORECARD_REQUEST = "scorecard", "scorecard-alert", "scorecard-request"
 #: Consumer fetch wait (ms). faust fixes aiokafka's at 1,500 ms, which puts p50
 #: latency near 400 ms on the embedded broker; short waits keep alerts prompt.
 FETCH_MAX_WAIT_MS = 10
@@ -199,6 +207,9 @@ class Worker:
     book: TableStateStore
     pusher: AlertmanagerPusher | None = None
     complaint_topic: Any = None
+    #: Scorecard state per branch (:mod:`alerts.scorecards`) and its core.
+    scorecards: TableStateStore | None = None
+    scorecard_core: ScorecardCore | None = None
     #: keyed partition -> (watermark, next sweep), event time in seconds
     sweeps: dict[int, list[float]] = field(default_factory=dict)
     #: Newest event time this worker's input agents have seen.
@@ -221,6 +232,9 @@ class Worker:
             await self.topics["alert_state"].send(key=alert.alert_id.encode(), value=value)
             if self.pusher is not None:
                 self.pusher.submit(alert)
+            branch = self.scorecard_core.branch_of(alert.branch_id, alert.partner_id)
+            if branch is not None:
+                await self.send_scorecard_item(SCORECARD_ALERT, branch, alert.to_dict())
         for verdict in outcome.dispositions:
             if verdict.disposition == "confirmed" and verdict.agent_id:
                 await self.feed_back_confirmation(verdict)
@@ -263,11 +277,46 @@ class Worker:
             await self.topics["keyed"].send(
                 key=key, value=orjson.dumps([keyspace, entity, payload]),
                 partition=partition_for(key, self.settings.partitions))
+        branch = self.scorecard_core.route(event)
+        if branch is not None:
+            await self.send_scorecard_item(SCORECARD_EVENT, branch, payload or event.to_dict())
         self.metrics.processing_seconds.labels("decode").observe(time.perf_counter() - started)
+
+    async def send_scorecard_item(self, kind: str, branch: str, payload: dict[str, Any]) -> None:
+        """An event or alert record to the keyed partition that holds ``branch``'s scorecards."""
+        key = route_key(SCORECARD_EVENT, branch)
+        await self.topics["keyed"].send(key=key, value=orjson.dumps([kind, branch, payload]),
+                                        partition=partition_for(key, self.settings.partitions))
+
+    def _owned_branches(self, partition: int) -> list[str]:
+        return [b for b in self.scorecards.keys()
+                if partition_for(route_key(SCORECARD_EVENT, b), self.settings.partitions) == partition]
+
+    async def publish_scorecards(self, branch: str, periods: list[str] | None, reason: str) -> None:
+        for card in self.scorecard_core.scorecards(self.scorecards.get(branch), periods):
+            key = f"{card['scope']}:{card['id']}:{card['period']}".encode()
+            await self.topics["scorecards"].send(key=key, value=orjson.dumps(card))
+            self.metrics.scorecard_published(card, reason)
+
+    async def handle_scorecard_item(self, kind: str, branch: str, payload: dict[str, Any], partition: int) -> None:
+        core, store = self.scorecard_core, self.scorecards
+        if kind == SCORECARD_EVENT:
+            event = Event.from_trusted_dict(payload)
+            store.set(branch, core.observe(event, store.get(branch), branch))
+            await self._maybe_sweep(partition, event.time)
+        elif kind == SCORECARD_ALERT:
+            store.set(branch, core.observe_alert(payload, store.get(branch), branch))
+        else:  # a request: every quarter held for the branches of this partition
+            for owned in self._owned_branches(partition):
+                await self.publish_scorecards(owned, None, "request")
 
     async def handle_keyed(self, message: Any) -> None:
         started = time.perf_counter()
         keyspace, entity, payload = orjson.loads(message.value)
+        if keyspace in (SCORECARD_EVENT, SCORECARD_ALERT, SCORECARD_REQUEST):
+            await self.handle_scorecard_item(keyspace, entity, payload, message.partition)
+            self.metrics.keyed_events.labels(keyspace).inc()
+            return
         event = Event.from_trusted_dict(payload)
         await self.send_findings(self.engine.detect_keyed(event, keyspace, entity, self.store))
         await self._maybe_sweep(message.partition, event.time)
@@ -292,6 +341,14 @@ class Worker:
             if routed and partition_for(route_key(*routed), self.settings.partitions) == partition:
                 owned.append(key)
         await self.send_findings(self.engine.advance_detectors(event_time, self.store, owned))
+        for branch in self._owned_branches(partition):
+            state, closed = self.scorecard_core.advance(self.scorecards.get(branch), event_time)
+            if closed:
+                await self.publish_scorecards(branch, closed, "close")
+            if state is None:
+                self.scorecards.delete(branch)
+            else:
+                self.scorecards.set(branch, state)
 
     async def handle_action(self, message: Any) -> None:
         """Validate an action and hand it to the alert stage's partition for its subject."""
@@ -299,6 +356,11 @@ class Worker:
             action = decode_action(message.value or b"")
         except InvalidEvent as error:
             await self.dead_letter_message(self.settings.topics.actions, message, error)
+            return
+        if action["action"] == "scorecards":  # every partition publishes the scorecards it holds
+            request = orjson.dumps([SCORECARD_REQUEST, "", action])
+            for partition in range(self.settings.partitions):
+                await self.topics["keyed"].send(key=b"scorecards", value=request, partition=partition)
             return
         subject = action["subject"].encode()
         await self.topics["findings"].send(key=subject, value=orjson.dumps({"action": action}),
@@ -335,7 +397,8 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
     _short_fetch_wait()
     if settings.broker_profile == "embedded":
         patch_faust_recovery(settings.bootstrap_servers)
-    engine = engine or RiskEngine(settings.detectors, policy=settings.alert_policy, timed=True)
+    engine = engine or RiskEngine(settings.detectors, policy=settings.alert_policy, timed=True,
+                                  runbook_base_url=settings.runbook_base_url)
     metrics = metrics or Metrics()
     metrics.build_info.info({"version": riskwatch_version(), "config_version": engine.config_version})
     app = faust.App(settings.app_id, **faust_settings(settings))
@@ -344,6 +407,8 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
     # The app's default serializers are raw: the tables hold orjson bytes.
     table = app.Table(STATE_TABLE, default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     book = app.Table(BOOK_TABLE, default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    scorecards = app.Table(SCORECARD_TABLE, default=None, partitions=settings.partitions, key_type=bytes,
+                           value_type=bytes)
     pusher = None
     if settings.alertmanager_url:
         pusher = AlertmanagerPusher(settings.alertmanager_url, on_result=metrics.alertmanager_result,
@@ -355,12 +420,15 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
             "alert_state": app.topic(names.alert_state, **raw),
             "keyed": app.topic(names.keyed, partitions=settings.partitions, **raw),
             "findings": app.topic(names.findings, partitions=settings.partitions, **raw),
+            "scorecards": app.topic(names.scorecards, **raw),
         },
         dead_letter={t: app.topic(names.dead_letter(t), **raw) for t in names.consumed},
         store=TableStateStore(table),
         book=TableStateStore(book),
         pusher=pusher,
         complaint_topic=app.topic(names.complaint, **raw),
+        scorecards=TableStateStore(scorecards),
+        scorecard_core=ScorecardCore(settings.detectors),
     )
 
     for stream_name, topic_name in names.inputs.items():

@@ -196,7 +196,9 @@ def cmd_act(args: argparse.Namespace, settings: Settings) -> int:
     from streams.actions import decode_action, encode_action
 
     now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
-    action = {"action": args.action, "subject": args.subject, "who": args.who, "at": args.at or now}
+    action = {"action": args.action, "who": args.who, "at": args.at or now}
+    if args.action != "scorecards":
+        action["subject"] = args.subject
     if args.action in ("ack", "resolve"):
         action["alert_id"] = args.alert_id
     if args.action == "resolve":
@@ -311,7 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluations(evaluate)
     add_whatif(sub)
 
-    p = sub.add_parser("act", help="acknowledge, resolve or suppress alerts (writes to the actions topic)")
+    p = sub.add_parser("act", help="acknowledge, resolve or suppress alerts, or ask for the scorecards "
+                       "(writes to the actions topic)")
     acts = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, text in (("ack", "acknowledge an alert (stops its escalation)"),
                        ("resolve", "resolve an alert with a disposition"),
@@ -331,6 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
             a.add_argument("--until", required=True, help="ISO-8601 with offset")
             a.add_argument("--reason", required=True)
         a.set_defaults(func=cmd_act)
+    a = acts.add_parser("scorecards", help="have the worker publish every scorecard it holds to risk.scorecards now")
+    a.add_argument("--who", required=True, help="who asks (an id, not a name)")
+    a.add_argument("--at", default=None, help="when (ISO-8601 with offset; default now)")
+    a.set_defaults(func=cmd_act)
 
     p = sub.add_parser("demo", help="broker, topics, worker and generator together, live in the terminal")
     p.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")
