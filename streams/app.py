@@ -292,8 +292,8 @@ class Worker:
         return [b for b in self.scorecards.keys()
                 if partition_for(route_key(SCORECARD_EVENT, b), self.settings.partitions) == partition]
 
-    async def publish_scorecards(self, branch: str, periods: list[str] | None, reason: str) -> None:
-        for card in self.scorecard_core.scorecards(self.scorecards.get(branch), periods):
+    async def publish_scorecards(self, state: dict | None, periods: list[str] | None, reason: str) -> None:
+        for card in self.scorecard_core.scorecards(state, periods):
             key = f"{card['scope']}:{card['id']}:{card['period']}".encode()
             await self.topics["scorecards"].send(key=key, value=orjson.dumps(card))
             self.metrics.scorecard_published(card, reason)
@@ -308,7 +308,7 @@ class Worker:
             store.set(branch, core.observe_alert(payload, store.get(branch), branch))
         else:  # a request: every quarter held for the branches of this partition
             for owned in self._owned_branches(partition):
-                await self.publish_scorecards(owned, None, "request")
+                await self.publish_scorecards(store.get(owned), None, "request")
 
     async def handle_keyed(self, message: Any) -> None:
         started = time.perf_counter()
@@ -343,12 +343,12 @@ class Worker:
         await self.send_findings(self.engine.advance_detectors(event_time, self.store, owned))
         for branch in self._owned_branches(partition):
             state, closed = self.scorecard_core.advance(self.scorecards.get(branch), event_time)
-            if closed:
-                await self.publish_scorecards(branch, closed, "close")
             if state is None:
                 self.scorecards.delete(branch)
             else:
                 self.scorecards.set(branch, state)
+            if closed:
+                await self.publish_scorecards(state, closed, "close")
 
     async def handle_action(self, message: Any) -> None:
         """Validate an action and hand it to the alert stage's partition for its subject."""

@@ -141,6 +141,7 @@ def start_system(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[Callable[..
             "RISKWATCH_TOPIC_ALERT_STATE": f"risk.alerts.state.{suffix}",
             "RISKWATCH_TOPIC_ACTIONS": f"risk.alert-actions.{suffix}",
             "RISKWATCH_TOPIC_FINDINGS": f"riskwatch.findings.{suffix}",
+            "RISKWATCH_TOPIC_SCORECARDS": f"risk.scorecards.{suffix}",
             "RISKWATCH_METRICS_ADDR": f"127.0.0.1:{port}",
             "RISKWATCH_DATA_DIR": str(tmp_path / f"data-{suffix}"),
             "RISKWATCH_PARTITIONS": "4",
