@@ -315,7 +315,7 @@ class Worker:
         keyspace, entity, payload = orjson.loads(message.value)
         if keyspace in (SCORECARD_EVENT, SCORECARD_ALERT, SCORECARD_REQUEST):
             await self.handle_scorecard_item(keyspace, entity, payload, message.partition)
-            self.metrics.keyed_events.labels(keyspace).inc()
+            self.metrics.scorecard_items.labels(keyspace).inc()
             return
         event = Event.from_trusted_dict(payload)
         await self.send_findings(self.engine.detect_keyed(event, keyspace, entity, self.store))

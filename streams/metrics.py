@@ -51,6 +51,9 @@ class Metrics:
         self.alerts_by_partner = Counter(
             "riskwatch_alerts_by_partner_total", "Alerts opened, per tier and partner ('none' when unknown).",
             ["tier", "partner"], registry=r)
+        self.scorecard_items = Counter(
+            "riskwatch_scorecard_items_total", "Events, alert records and requests folded into the scorecards, "
+            "per kind (scorecard, scorecard-alert, scorecard-request).", ["kind"], registry=r)
         self.scorecards_published = Counter(
             "riskwatch_scorecards_published_total",
             "Scorecards published to risk.scorecards, per scope (partner, branch) and reason (close, request).",

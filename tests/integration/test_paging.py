@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
-from kafka import KafkaProducer
 
 from services import Alertmanager, WebhookSink, wait_until
 from streams.actions import encode_action
@@ -27,11 +26,7 @@ def _sale(n: int, at: datetime, transcript: str = "这款产品稳赚不赔") ->
 
 
 def _send(system, topic: str, items: list[tuple[bytes, bytes]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=system.settings.bootstrap_servers)
-    for key, value in items:
-        producer.send(topic, key=key, value=value)
-    producer.flush()
-    producer.close()
+    system.send(topic, items)
 
 
 @pytest.fixture

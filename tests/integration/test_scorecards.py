@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
-from kafka import KafkaProducer
 
 from services import wait_until
 from streams.actions import encode_action
@@ -29,11 +28,7 @@ def _sale(n: int, at: datetime, transcript: str = "保障全面，请阅读条�
 
 
 def _send(system, topic: str, items: list[tuple[bytes, bytes]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=system.settings.bootstrap_servers)
-    for key, value in items:
-        producer.send(topic, key=key, value=value)
-    producer.flush()
-    producer.close()
+    system.send(topic, items)
 
 
 def _cards(system) -> list[dict]:
