@@ -134,13 +134,16 @@ class ScorecardCore:
 
     def __init__(self, config: DetectorConfig, targets: ScorecardTargets | None = None,
                  profiles: Mapping[str, PartnerProfile] | None = None, close_after_s: float = 2 * DAY,
-                 keep_closed_s: float = 100 * DAY) -> None:
+                 keep_closed_s: float = 100 * DAY, responses_recorded: bool = True) -> None:
         self.targets = targets or ScorecardTargets()
         #: partner id -> registry profile; empty until the registry is wired in.
         self.profiles = profiles if profiles is not None else {}
         #: A quarter closes this long after its end (event time): late events and 24 h responses get in.
         self.close_after_s = close_after_s
         self.keep_closed_s = keep_closed_s
+        #: False where no acknowledgement can have been recorded (a history file): the
+        #: response figures are then unknown (None), not 0%.
+        self.responses_recorded = responses_recorded
         self.compliance = PartnerComplianceDetector(config.partner_compliance)
         self.contract = PartnerContractDetector(config.partner_contract)
         #: The deadline tasks whose processing time is measured: the absence detectors' own clocks.
@@ -340,7 +343,7 @@ class ScorecardCore:
             "contract_deviation": round(deviation, 4) if n_con else None,
             "processing_on_time_rate": round(on_time / decided, 4) if decided else None,
             "loss_ratio": round(book["cp"] / premium_received, 4) if premium_received > 0 else None,
-            "response_rate": round(responded / needing, 4) if needing else None,
+            "response_rate": round(responded / needing, 4) if needing and self.responses_recorded else None,
         }
         samples = {"compliance_rate": sold, "contract_deviation": n_con, "processing_on_time_rate": decided,
                    # premiums paid; and every alert owed a response counts (the target is every one)
@@ -363,7 +366,8 @@ class ScorecardCore:
             **figures,
             "processing": processing,
             "alerts": alerts, "alerts_by_typology": dict(sorted(by_typology.items())),
-            "alerts_needing_response": needing, "alerts_responded_in_time": responded,
+            "alerts_needing_response": needing,
+            "alerts_responded_in_time": responded if self.responses_recorded else None,
             "serious_alerts": listed[:MAX_LISTED_ALERTS],
             "targets": targets, "below_target": below,
         }

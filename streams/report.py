@@ -41,12 +41,16 @@ class Gathered:
     #: Quarter -> events seen in it (history files only), to pick the default period.
     events_by_quarter: dict[str, int] = field(default_factory=dict)
     replay: ReplayResult | None = None
+    #: Whether alert acknowledgements can be in the data (not in a history file).
+    responses_recorded: bool = True
 
 
 def gather_history(events_path: Path, config: DetectorConfig, policy: AlertPolicyConfig | None = None,
                    core: ScorecardCore | None = None, max_future_skew_s: float = 86_400.0) -> Gathered:
-    """Run a JSON-lines history through the engine and the scorecard core."""
-    core = core or ScorecardCore(config)
+    """Run a JSON-lines history through the engine and the scorecard core.
+
+    A history file holds events, not acknowledgements: response figures are unknown (None)."""
+    core = core or ScorecardCore(config, responses_recorded=False)
     engine = RiskEngine(config, policy=policy)
     states = DictStateStore()
     result = ReplayResult()
@@ -86,7 +90,8 @@ def gather_history(events_path: Path, config: DetectorConfig, policy: AlertPolic
     if marks["w"] > float("-inf"):
         advance(marks["w"])
     cards = [card for branch in states.keys() for card in core.scorecards(states.get(branch))]
-    return Gathered(f"history file {events_path.name}", cards, list(latest.values()), by_quarter, result)
+    return Gathered(f"history file {events_path.name}", cards, list(latest.values()), by_quarter, result,
+                    responses_recorded=False)
 
 
 def gather_topics(settings: Settings, idle_s: float = 3.0) -> Gathered:
@@ -133,8 +138,10 @@ def _iso_time(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-def alerts_overview(alerts: Iterable[dict[str, Any]], period: str, response_s: float) -> dict[str, Any]:
-    """Alerts first seen in ``period``: per week and tier, per typology and tier, and response compliance."""
+def alerts_overview(alerts: Iterable[dict[str, Any]], period: str, response_s: float,
+                    responses_recorded: bool = True) -> dict[str, Any]:
+    """Alerts first seen in ``period``: per week and tier, per typology and tier, and response compliance
+    (None where no response can have been recorded)."""
     start, end = quarter_bounds(period)
     weeks = []
     t = start
@@ -158,8 +165,9 @@ def alerts_overview(alerts: Iterable[dict[str, Any]], period: str, response_s: f
             responded += at is not None and _iso_time(at) - first <= response_s
     typologies = dict(sorted(by_typology.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])))
     return {"total": sum(sum(r.values()) for r in typologies.values()), "by_week": weeks,
-            "by_typology": typologies, "needing_response": needing, "responded_in_time": responded,
-            "response_rate": round(responded / needing, 4) if needing else None}
+            "by_typology": typologies, "needing_response": needing,
+            "responded_in_time": responded if responses_recorded else None,
+            "response_rate": round(responded / needing, 4) if needing and responses_recorded else None}
 
 
 def assemble(gathered: Gathered, period: str, response_s: float = 86_400.0,
@@ -174,7 +182,7 @@ def assemble(gathered: Gathered, period: str, response_s: float = 86_400.0,
         "source": gathered.source,
         "partners": [c for c in order if c["scope"] == "partner"],
         "branches": [c for c in order if c["scope"] == "branch"],
-        "alerts": alerts_overview(gathered.alerts, period, response_s),
+        "alerts": alerts_overview(gathered.alerts, period, response_s, gathered.responses_recorded),
         "proposals": proposals(cards, review),
     }
 

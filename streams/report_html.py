@@ -194,11 +194,12 @@ def render(report: dict[str, Any]) -> bytes:
     below_p = sum(1 for c in partners if c["below_target"])
     below_b = sum(1 for c in branches if c["below_target"])
     response = fmt(alerts["response_rate"], "pct")
+    answered = "not recorded in a history file" if alerts["responded_in_time"] is None else \
+        f'{alerts["responded_in_time"]} of {alerts["needing_response"]} high/critical'
     tiles = [("partners below target", f"{below_p} of {len(partners)}"),
              ("branches below target", f"{below_b} of {len(branches)}"),
              ("alerts in the quarter", str(alerts["total"])),
-             ("responded within 24 h", f'{response} <small>({alerts["responded_in_time"]} of '
-                                       f'{alerts["needing_response"]} high/critical)</small>'),
+             ("responded within 24 h", f"{response} <small>({escape(answered)})</small>"),
              ("proposed for review, suspension or exit", str(len(report["proposals"])))]
     kpi_charts = "".join(kpi_chart(partners, kpi) for kpi in KPI_DIRECTION)
     body = f"""<!DOCTYPE html>
@@ -209,11 +210,11 @@ def render(report: dict[str, Any]) -> bytes:
 <div class="sub">From {escape(report["source"])}. Scorecards against their targets; those below target first
 (cells in red). A quarter is calendar, UTC, by event time.</div>
 <div class="tiles">{"".join(f'<div class="tile"><b>{v}</b>{escape(k)}</div>' for k, v in tiles)}</div>
-<h2>Proposed for review, suspension or exit</h2>{proposals_table(report["proposals"])}
+<h2>Partner scorecards</h2>{scorecard_table(partners, "partner")}
 <h2>Alerts over the quarter</h2><div class="charts">{weekly_tier_chart(alerts["by_week"])}
 {typology_chart(alerts["by_typology"])}</div>
 <h2>Partner KPIs against target</h2><div class="charts">{kpi_charts}</div>
-<h2>Partner scorecards</h2>{scorecard_table(partners, "partner")}
+<h2>Proposed for review, suspension or exit</h2>{proposals_table(report["proposals"])}
 <h2>Branch scorecards</h2>{scorecard_table(branches, "branch")}
 <p class="note">Response: a high or critical alert acknowledged, or resolved by a person, within 24 hours of its
 first finding. Tasks on time: callbacks, complaints and claims decided within their target (detector deadlines,

@@ -43,8 +43,10 @@ def test_report_json_and_html_from_a_history_file(tmp_path, capsys):
     # PT-1: 2 of 12 sales with a banned phrase -> 83.3% compliance, below target, listed first
     assert [(c["id"], c["policies"], c["flagged_policies"]) for c in report["partners"]] == [("PT-1", 12, 2),
                                                                                            ("PT-2", 12, 0)]
-    # no acknowledgements in a history file: the two critical alerts count as not responded to
-    assert report["partners"][0]["below_target"] == ["compliance_rate", "response_rate"]
+    assert report["partners"][0]["below_target"] == ["compliance_rate"]
+    # a history file records no acknowledgements: response figures are unknown, not 0%
+    assert (report["partners"][0]["alerts_needing_response"], report["partners"][0]["response_rate"]) == (2, None)
+    assert (report["alerts"]["needing_response"], report["alerts"]["response_rate"]) == (2, None)
     assert report["partners"][0]["alerts"]["critical"] == 2  # the two banned-phrase alerts, by the same detectors
     assert report["alerts"]["by_typology"]["misleading_sales_phrase"]["critical"] == 2
     assert [(p["partner_id"], p["action"]) for p in report["proposals"]] == [("PT-1", "suspension")]
