@@ -6,19 +6,15 @@ clock-free like a detector: state is a JSON value handed in and returned,
 event time drives everything, and bad input is the caller's (events come
 decoded, alert records as published).
 
-State is kept **per branch**: a branch's state holds its own scorecard and
+State is kept **per branch**: a branch's keys hold its own scorecard and
 those of the partners whose business it books. The partner registry gives
 each partner one branch (``PartnerProfile.branch_id``); without it the
-event's ``branch_id`` decides. Per quarter (``2026Q3``, UTC)::
-
-    {"b": branch id, "w": watermark, "t": {task key: [start, due, partner, decided]},
-     "q": {"2026Q3": {"closed": bool, "branch": book, "partners": {partner id: book}}}}
-
-A *book* holds what the figures need, deduplicated by the natural key of
-each thing (policy, complaint, alert id, recent event ids for payments):
-the compliance and contract books are folded by the partner KPI detectors
-themselves (:mod:`detectors.partner_kpis`), so the compliance rate and the
-contract deviation are computed once, there.
+event's ``branch_id`` decides. A quarter is a calendar quarter (``2026Q3``,
+UTC). The keys (see :class:`ScorecardCore`) keep each write small: counts
+and sums per scope and quarter, and what the compliance and contract books
+hold per policy, folded by the partner KPI detectors themselves
+(:mod:`detectors.partner_kpis`), so the compliance rate and the contract
+deviation are computed there, once.
 
 Figures (:func:`scorecard`; keys documented in README, "Quarterly report"):
 policies sold and premium written (``sale_recorded``), premium received
@@ -32,10 +28,11 @@ critical) that a person acknowledged or resolved within 24 hours.
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from detectors.absence import DeadlineDetector
 from detectors.base import REGISTRY, Tier
@@ -50,8 +47,9 @@ DAY = 86_400.0
 TIERS = [t.value for t in Tier]
 #: Payment events folded into the figures, and the field each adds to.
 MONEY = {"premium_paid": "pr", "claim_payout": "cp"}
-#: Most recent payment event ids remembered per branch to drop redeliveries.
-RECENT_IDS = 2_000
+#: Most recent payment and complaint event ids remembered per branch to drop redeliveries
+#: (at-least-once delivery repeats recent messages; a sale is deduplicated by its policy).
+RECENT_IDS = 256
 #: Most high/critical alerts listed per scorecard as evidence.
 MAX_LISTED_ALERTS = 20
 #: KPI name -> True when higher is better (the target is a floor), False when a ceiling.
@@ -126,11 +124,29 @@ def _epoch(value: Any) -> float | None:
 
 
 def new_book() -> dict[str, Any]:
-    return {"n": {}, "c": [], "pr": 0.0, "prn": 0, "cp": 0.0, "cmp": {}, "con": {}, "pt": {}, "a": {}}
+    """A scope's figures for one quarter: counts and sums, no per-policy data (that has keys of its own)."""
+    return {"n": 0, "pw": 0.0, "c": 0, "pr": 0.0, "prn": 0, "cp": 0.0, "sold": 0, "flagged": 0,
+            "cn": 0, "coff": 0, "cdev": 0.0, "pt": {}, "a": {}}
+
+
+class StateStore(Protocol):
+    """Keys to JSON values: a dict for ``report``, a faust table in the worker."""
+
+    def get(self, key: str) -> Any: ...
+    def set(self, key: str, value: Any) -> None: ...
+    def delete(self, key: str) -> None: ...
+    def keys(self) -> Iterable[str]: ...
 
 
 class ScorecardCore:
-    """Folds events and alert records into per-branch state; closes quarters; computes scorecards."""
+    """Folds events and alert records into a branch's keys; closes quarters; computes scorecards.
+
+    Keys of one branch (so that a write stays small however large the quarter):
+    ``<branch>`` (watermark, open tasks, recent payment and complaint ids, quarters and
+    their scopes), ``<branch>|<period>|<scope>|<id>`` (a scope's counts and sums) and
+    ``<branch>|<period>|<scope>|<id>|<policy>`` (what the compliance and contract books
+    hold for one policy, folded by the partner KPI detectors).
+    """
 
     def __init__(self, config: DetectorConfig, targets: ScorecardTargets | None = None,
                  profiles: Mapping[str, PartnerProfile] | None = None, close_after_s: float = 2 * DAY,
@@ -152,7 +168,7 @@ class ScorecardCore:
 
     # --- routing -------------------------------------------------------------------
     def branch_of(self, branch_id: str | None, partner_id: str | None) -> str | None:
-        """The branch whose state holds this event's or alert's figures."""
+        """The branch whose keys hold this event's or alert's figures."""
         profile = self.profiles.get(partner_id) if partner_id else None
         if profile is not None and profile.branch_id:
             return profile.branch_id
@@ -161,47 +177,87 @@ class ScorecardCore:
     def route(self, event: Event) -> str | None:
         return self.branch_of(event.branch_id, event.partner_id)
 
-    def _books(self, state: dict, t: float, partner: str | None) -> list[dict] | None:
-        q = state["q"].get(quarter_of(t))
-        if q is None:
-            if t < state["w"] - self.close_after_s - 92 * DAY:
-                return None  # a quarter long gone
-            q = state["q"][quarter_of(t)] = {"closed": False, "branch": new_book(), "partners": {}}
-        books = [q["branch"]]
-        if partner:
-            books.append(q["partners"].setdefault(partner, new_book()))
-        return books
+    def alert_route(self, record: Mapping[str, Any]) -> str | None:
+        return self.branch_of(record.get("branch_id"), record.get("partner_id"))
+
+    @staticmethod
+    def branches(store: StateStore) -> list[str]:
+        """The branches with scorecard state in ``store``."""
+        return [k for k in store.keys() if "|" not in k]
+
+    def _scopes(self, store: StateStore, meta: dict, t: float, partner: str | None) -> list[str] | None:
+        """The book keys an item at time ``t`` counts in (branch, and partner if any); None for a quarter gone."""
+        period = quarter_of(t)
+        scopes = meta["q"].get(period)
+        if scopes is None:
+            if t < meta["w"] - self.close_after_s - 92 * DAY:
+                return None
+            scopes = meta["q"][period] = {"closed": False, "scopes": []}
+        wanted = [f"branch|{meta['b']}"] + ([f"partner|{partner}"] if partner else [])
+        for scope in wanted:
+            if scope not in scopes["scopes"]:
+                scopes["scopes"].append(scope)
+        return [f"{meta['b']}|{period}|{scope}" for scope in wanted]
+
+    @staticmethod
+    def _meta(store: StateStore, branch: str, t: float) -> dict:
+        return store.get(branch) or {"b": branch, "w": t, "t": {}, "q": {}, "r": []}
 
     # --- events --------------------------------------------------------------------
-    def observe(self, event: Event, state: dict | None, branch: str) -> dict:
-        state = state or {"b": branch, "w": event.time, "t": {}, "q": {}, "r": []}
-        state["w"] = max(state["w"], event.time)
-        self._task_step(event, state)
-        books = self._books(state, event.time, event.partner_id)
-        if books is None:
-            return state
+    def observe(self, event: Event, store: StateStore, branch: str) -> None:
+        meta = self._meta(store, branch, event.time)
+        meta["w"] = max(meta["w"], event.time)
+        self._task_step(event, store, meta)
+        keys = self._scopes(store, meta, event.time, event.partner_id)
         kind = event.event_type
-        if kind in MONEY:
-            if event.event_id in state["r"]:
-                return state
-            state["r"] = (state["r"] + [event.event_id])[-RECENT_IDS:]
-        for book in books:
-            if kind == "sale_recorded" and event.policy_id:
-                book["n"][event.policy_id] = event.premium or 0.0
-                self.compliance.fold(event, book["cmp"])
-            elif kind == "complaint_filed" and event.complaint_id:
-                if event.complaint_id not in book["c"]:
-                    book["c"].append(event.complaint_id)
-                if event.policy_id:
-                    self.compliance.fold(event, book["cmp"])
-            elif kind == "policy_issued" and event.policy_id and event.partner_id:
-                self.contract.fold(event, book["con"])
-            elif kind in MONEY and event.amount is not None:
+        if keys is not None and kind in (*MONEY, "complaint_filed"):
+            if event.event_id in meta["r"]:
+                keys = None  # a redelivery
+            else:
+                meta["r"] = (meta["r"] + [event.event_id])[-RECENT_IDS:]
+        store.set(branch, meta)
+        for key in keys or ():
+            book = store.get(key) or new_book()
+            if kind in MONEY and event.amount is not None:
                 book[MONEY[kind]] = round(book[MONEY[kind]] + event.amount, 2)
                 book["prn"] += kind == "premium_paid"
-        return state
+            elif kind == "complaint_filed":
+                book["c"] += 1
+            if event.policy_id and kind in ("sale_recorded", "complaint_filed", "policy_issued"):
+                self._fold_policy(event, store, f"{key}|{event.policy_id}", book)
+            store.set(key, book)
 
-    def _task_step(self, event: Event, state: dict) -> None:
+    def _fold_policy(self, event: Event, store: StateStore, key: str, book: dict) -> None:
+        """Fold into one policy's entries with the detectors' own ``fold``; the book's counts
+        move by the difference the policy's figures make (``compliance_counts``, ``contract_figures``)."""
+        policy = store.get(key) or {"sale": None, "cmp": None, "con": None}
+        pid = event.policy_id
+        if event.event_type == "sale_recorded" and policy["sale"] is None:
+            policy["sale"] = event.premium or 0.0
+            book["n"] += 1
+            book["pw"] = round(book["pw"] + policy["sale"], 2)
+        if event.event_type in ("sale_recorded", "complaint_filed"):
+            before = {pid: policy["cmp"]} if policy["cmp"] else {}
+            after = copy.deepcopy(before)
+            if self.compliance.fold(event, after):
+                (sold0, flagged0), (sold1, flagged1) = compliance_counts(before), compliance_counts(after)
+                book["sold"] += sold1 - sold0
+                book["flagged"] += flagged1 - flagged0
+                policy["cmp"] = after[pid]
+        elif event.event_type == "policy_issued" and event.partner_id:
+            before = {pid: policy["con"]} if policy["con"] else {}
+            after = copy.deepcopy(before)
+            if self.contract.fold(event, after):
+                limit = self.contract.config.max_deviation
+                n0, off0, dev0 = contract_figures(before, limit)
+                n1, off1, dev1 = contract_figures(after, limit)
+                book["cn"] += n1 - n0
+                book["coff"] += off1 - off0
+                book["cdev"] += dev1 * n1 - dev0 * n0
+                policy["con"] = after[pid]
+        store.set(key, policy)
+
+    def _task_step(self, event: Event, store: StateStore, meta: dict) -> None:
         for det in self.tasks:
             if event.event_type not in det.event_types:
                 continue
@@ -209,14 +265,15 @@ class ScorecardCore:
             if opened is not None:
                 key = f"{det.name}|{opened.episode}"
                 due = self._target(det.name, event.partner_id, opened.due_s)
-                known = state["t"].get(key)
+                known = meta["t"].get(key)
                 if known is None or event.time < known[0]:
-                    state["t"][key] = [event.time, event.time + due, event.partner_id, False]
+                    meta["t"][key] = [event.time, event.time + due, event.partner_id, False]
             closed = det.closing(event)
-            task = state["t"].get(f"{det.name}|{closed}") if closed is not None else None
+            task = meta["t"].get(f"{det.name}|{closed}") if closed is not None else None
             if task is not None and event.time >= task[0]:
-                del state["t"][f"{det.name}|{closed}"]
-                for book in self._books(state, event.time, task[2]) or ():
+                del meta["t"][f"{det.name}|{closed}"]
+                for key in self._scopes(store, meta, event.time, task[2]) or ():
+                    book = store.get(key) or new_book()
                     slot = book["pt"].setdefault(det.name, [0, 0, 0, 0.0, 0.0])
                     slot[2] += 1
                     slot[3] += event.time - task[0]
@@ -224,6 +281,7 @@ class ScorecardCore:
                     if not task[3]:
                         slot[0] += 1
                         slot[1] += event.time <= task[1]
+                    store.set(key, book)
 
     def _target(self, task: str, partner: str | None, default: float) -> float:
         profile = self.profiles.get(partner) if partner else None
@@ -232,71 +290,79 @@ class ScorecardCore:
         return default
 
     # --- alerts --------------------------------------------------------------------
-    def alert_route(self, record: Mapping[str, Any]) -> str | None:
-        return self.branch_of(record.get("branch_id"), record.get("partner_id"))
-
-    def observe_alert(self, record: Mapping[str, Any], state: dict | None, branch: str) -> dict:
+    def observe_alert(self, record: Mapping[str, Any], store: StateStore, branch: str) -> None:
         """Fold one alert record (the topic's JSON form); the latest record of an id wins."""
         first = _epoch(record.get("first_seen")) or _epoch(record["event_time"])
-        state = state or {"b": branch, "w": first, "t": {}, "q": {}, "r": []}
-        books = self._books(state, first, record.get("partner_id"))
-        if books is None:
-            return state
+        meta = self._meta(store, branch, first)
+        keys = self._scopes(store, meta, first, record.get("partner_id"))
+        store.set(branch, meta)
         responded = _epoch(record.get("acknowledged_at"))
         if responded is None and record.get("resolution") in ("confirmed", "false_positive"):
             responded = _epoch(record.get("resolved_at"))  # a person's verdict is a response too
         entry = [record["tier"], record["typology"], first, record.get("ack_deadline") is not None,
                  None if responded is None else responded - first, record["entity_type"],
                  record.get("resolution"), record["status"]]
-        for book in books:
+        for key in keys or ():
+            book = store.get(key) or new_book()
             old = book["a"].get(record["alert_id"])
             if old is not None:
                 entry[3] = entry[3] or old[3]  # once a response was due, it stays due
                 if entry[4] is None:
                     entry[4] = old[4]
             book["a"][record["alert_id"]] = list(entry)
-        return state
+            store.set(key, book)
 
     # --- event time ----------------------------------------------------------------
-    def advance(self, state: dict | None, watermark: float) -> tuple[dict | None, list[str]]:
+    def advance(self, store: StateStore, branch: str, watermark: float) -> list[str]:
         """Count tasks past their target as late, close quarters whose end is
-        ``close_after_s`` behind ``watermark``; returns the quarters closed now."""
-        if not state:
-            return None, []
-        state["w"] = max(state["w"], watermark)
-        for key, task in list(state["t"].items()):
+        ``close_after_s`` behind ``watermark``, forget quarters long closed;
+        returns the quarters closed now."""
+        meta = store.get(branch)
+        if not meta:
+            return []
+        meta["w"] = max(meta["w"], watermark)
+        for key, task in list(meta["t"].items()):
             if not task[3] and watermark >= task[1]:
                 task[3] = True
-                for book in self._books(state, task[1], task[2]) or ():
-                    slot = book["pt"].setdefault(key.partition("|")[0], [0, 0, 0, 0.0, 0.0])
-                    slot[0] += 1
+                for book_key in self._scopes(store, meta, task[1], task[2]) or ():
+                    book = store.get(book_key) or new_book()
+                    book["pt"].setdefault(key.partition("|")[0], [0, 0, 0, 0.0, 0.0])[0] += 1
+                    store.set(book_key, book)
             if watermark - task[1] > self.keep_closed_s:
-                del state["t"][key]  # never completed: forget it
-        closed = []
-        for period, q in sorted(state["q"].items()):
+                del meta["t"][key]  # never completed: forget it
+        closed, gone = [], []
+        for period, q in sorted(meta["q"].items()):
             end = quarter_bounds(period)[1]
             if not q["closed"] and watermark >= end + self.close_after_s:
                 q["closed"] = True
                 closed.append(period)
             elif q["closed"] and watermark >= end + self.keep_closed_s:
-                del state["q"][period]
-        if not state["q"] and not state["t"]:
-            return None, closed
-        return state, closed
+                gone.append(f"{branch}|{period}|")
+                del meta["q"][period]
+        if gone:
+            for key in [k for k in store.keys() if k.startswith(tuple(gone))]:
+                store.delete(key)
+        if not meta["q"] and not meta["t"]:
+            store.delete(branch)
+        else:
+            store.set(branch, meta)
+        return closed
 
     # --- figures -------------------------------------------------------------------
-    def scorecards(self, state: dict | None, periods: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    def scorecards(self, store: StateStore, branch: str, periods: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """The branch's and its partners' scorecards for ``periods`` (default: every quarter held)."""
-        if not state:
+        meta = store.get(branch)
+        if not meta:
             return []
         wanted = set(periods) if periods is not None else None
         out = []
-        for period, q in sorted(state["q"].items()):
+        for period, q in sorted(meta["q"].items()):
             if wanted is not None and period not in wanted:
                 continue
-            out.append(self.scorecard("branch", state["b"], period, q["branch"], state["w"], q["closed"], state["b"]))
-            for partner, book in sorted(q["partners"].items()):
-                out.append(self.scorecard("partner", partner, period, book, state["w"], q["closed"], state["b"]))
+            for scope_key in sorted(q["scopes"], key=lambda s: (s != f"branch|{branch}", s)):
+                scope, _, entity = scope_key.partition("|")
+                book = store.get(f"{branch}|{period}|{scope_key}") or new_book()
+                out.append(self.scorecard(scope, entity, period, book, meta["w"], q["closed"], branch))
         return out
 
     def targets_for(self, scope: str, entity: str) -> dict[str, float]:
@@ -311,10 +377,8 @@ class ScorecardCore:
         """One scorecard record, the form published to ``risk.scorecards`` and printed by ``report --json``."""
         t = self.targets
         start, end = quarter_bounds(period)
-        policies = len(book["n"])
-        premium_written = round(sum(book["n"].values()), 2)
-        sold, flagged = compliance_counts(book["cmp"])
-        n_con, off, deviation = contract_figures(book["con"], self.contract.config.max_deviation)
+        policies, sold, flagged, n_con = book["n"], book["sold"], book["flagged"], book["cn"]
+        deviation = book["cdev"] / n_con if n_con else 0.0
         processing = {}
         decided = on_time = 0
         for task, (d, ok, done, total, target_total) in sorted(book["pt"].items()):
@@ -359,10 +423,10 @@ class ScorecardCore:
             "registry_status": profile.status if profile else None,
             "period": period, "period_start": _iso(start), "period_end": _iso(end), "final": final,
             "as_of": _iso(watermark),
-            "policies": policies, "premium_written": premium_written, "premium_received": premium_received,
-            "claims_paid": round(book["cp"], 2), "complaints": len(book["c"]),
-            "complaints_per_1000_policies": round(1000 * len(book["c"]) / policies, 2) if policies else None,
-            "flagged_policies": flagged, "contract_policies": n_con, "off_contract_policies": off,
+            "policies": policies, "premium_written": round(book["pw"], 2), "premium_received": premium_received,
+            "claims_paid": round(book["cp"], 2), "complaints": book["c"],
+            "complaints_per_1000_policies": round(1000 * book["c"] / policies, 2) if policies else None,
+            "flagged_policies": flagged, "contract_policies": n_con, "off_contract_policies": book["coff"],
             **figures,
             "processing": processing,
             "alerts": alerts, "alerts_by_typology": dict(sorted(by_typology.items())),

@@ -207,7 +207,7 @@ class Worker:
     book: TableStateStore
     pusher: AlertmanagerPusher | None = None
     complaint_topic: Any = None
-    #: Scorecard state per branch (:mod:`alerts.scorecards`) and its core.
+    #: Scorecard state, keys per branch (:mod:`alerts.scorecards`), and its core.
     scorecards: TableStateStore | None = None
     scorecard_core: ScorecardCore | None = None
     #: keyed partition -> (watermark, next sweep), event time in seconds
@@ -289,11 +289,11 @@ class Worker:
                                         partition=partition_for(key, self.settings.partitions))
 
     def _owned_branches(self, partition: int) -> list[str]:
-        return [b for b in self.scorecards.keys()
+        return [b for b in self.scorecard_core.branches(self.scorecards)
                 if partition_for(route_key(SCORECARD_EVENT, b), self.settings.partitions) == partition]
 
-    async def publish_scorecards(self, state: dict | None, periods: list[str] | None, reason: str) -> None:
-        for card in self.scorecard_core.scorecards(state, periods):
+    async def publish_scorecards(self, branch: str, periods: list[str] | None, reason: str) -> None:
+        for card in self.scorecard_core.scorecards(self.scorecards, branch, periods):
             key = f"{card['scope']}:{card['id']}:{card['period']}".encode()
             await self.topics["scorecards"].send(key=key, value=orjson.dumps(card))
             self.metrics.scorecard_published(card, reason)
@@ -302,13 +302,13 @@ class Worker:
         core, store = self.scorecard_core, self.scorecards
         if kind == SCORECARD_EVENT:
             event = Event.from_trusted_dict(payload)
-            store.set(branch, core.observe(event, store.get(branch), branch))
+            core.observe(event, store, branch)
             await self._maybe_sweep(partition, event.time)
         elif kind == SCORECARD_ALERT:
-            store.set(branch, core.observe_alert(payload, store.get(branch), branch))
+            core.observe_alert(payload, store, branch)
         else:  # a request: every quarter held for the branches of this partition
             for owned in self._owned_branches(partition):
-                await self.publish_scorecards(store.get(owned), None, "request")
+                await self.publish_scorecards(owned, None, "request")
 
     async def handle_keyed(self, message: Any) -> None:
         started = time.perf_counter()
@@ -342,13 +342,9 @@ class Worker:
                 owned.append(key)
         await self.send_findings(self.engine.advance_detectors(event_time, self.store, owned))
         for branch in self._owned_branches(partition):
-            state, closed = self.scorecard_core.advance(self.scorecards.get(branch), event_time)
-            if state is None:
-                self.scorecards.delete(branch)
-            else:
-                self.scorecards.set(branch, state)
+            closed = self.scorecard_core.advance(self.scorecards, branch, event_time)
             if closed:
-                await self.publish_scorecards(state, closed, "close")
+                await self.publish_scorecards(branch, closed, "close")
 
     async def handle_action(self, message: Any) -> None:
         """Validate an action and hand it to the alert stage's partition for its subject."""

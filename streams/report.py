@@ -59,9 +59,8 @@ def gather_history(events_path: Path, config: DetectorConfig, policy: AlertPolic
     marks = {"next": None, "w": float("-inf")}
 
     def advance(watermark: float) -> None:
-        for branch in list(states.keys()):
-            state, _ = core.advance(states.get(branch), watermark)
-            states.set(branch, state) if state is not None else states.delete(branch)
+        for branch in core.branches(states):
+            core.advance(states, branch, watermark)
 
     def tap(events: Iterable[Event]) -> Iterator[Event]:
         for event in events:
@@ -69,7 +68,7 @@ def gather_history(events_path: Path, config: DetectorConfig, policy: AlertPolic
             by_quarter[period] = by_quarter.get(period, 0) + 1
             branch = core.route(event)
             if branch is not None:
-                states.set(branch, core.observe(event, states.get(branch), branch))
+                core.observe(event, states, branch)
             if event.time > marks["w"]:  # the same hourly sweep as the engine's
                 marks["w"] = event.time
                 if marks["next"] is None:
@@ -86,10 +85,10 @@ def gather_history(events_path: Path, config: DetectorConfig, policy: AlertPolic
             result.alerts += 1
             branch = core.alert_route(record)
             if branch is not None:
-                states.set(branch, core.observe_alert(record, states.get(branch), branch))
+                core.observe_alert(record, states, branch)
     if marks["w"] > float("-inf"):
         advance(marks["w"])
-    cards = [card for branch in states.keys() for card in core.scorecards(states.get(branch))]
+    cards = [card for branch in core.branches(states) for card in core.scorecards(states, branch)]
     return Gathered(f"history file {events_path.name}", cards, list(latest.values()), by_quarter, result,
                     responses_recorded=False)
 

@@ -7,6 +7,7 @@ import pytest
 from alerts.scorecards import HOUR, PartnerProfile, ScorecardCore, ScorecardTargets, quarter_bounds, quarter_of
 from detectors.config import DetectorConfig
 from detectors.events import Event
+from streams.engine import DictStateStore
 
 Q3_START, Q3_END = quarter_bounds("2026Q3")
 DAY = 86_400.0
@@ -55,17 +56,17 @@ def _alert(aid: str, tier: str, first: float, acked: float | None, needs: bool, 
             "acknowledged_at": iso_time(acked) if acked else None, "resolved_at": None, "resolution": None}
 
 
-def _run(core: ScorecardCore, events: list[Event], alerts: list[dict], duplicate: bool = True) -> dict:
-    state = None
+def _run(core: ScorecardCore, events: list[Event], alerts: list[dict]) -> DictStateStore:
+    store = DictStateStore()
     for event in events:
         branch = core.route(event)
-        state = core.observe(event, state, branch)
-        if duplicate and event.event_type == "premium_paid":
-            state = core.observe(event, state, branch)  # a redelivery is not counted twice
-        state, _ = core.advance(state, event.time)
+        core.observe(event, store, branch)
+        if event.event_type in ("premium_paid", "sale_recorded", "complaint_filed", "policy_issued"):
+            core.observe(event, store, branch)  # a redelivery is not counted twice
+        core.advance(store, branch, event.time)
     for record in alerts:
-        state = core.observe_alert(record, state, core.alert_route(record))
-    return state
+        core.observe_alert(record, store, core.alert_route(record))
+    return store
 
 
 @pytest.fixture
@@ -79,8 +80,8 @@ ALERTS = [_alert("a1", "critical", Q3_START + 11 * DAY, Q3_START + 11 * DAY + 2 
 
 
 def test_partner_figures_worked_by_hand(core):
-    state = _run(core, _events(), ALERTS)
-    cards = {(c["scope"], c["id"]): c for c in core.scorecards(state)}
+    store = _run(core, _events(), ALERTS)
+    cards = {(c["scope"], c["id"]): c for c in core.scorecards(store, "B1")}
     card = cards[("partner", "PT1")]
     assert (card["period"], card["branch_id"], card["final"]) == ("2026Q3", "B1", False)
     assert (card["policies"], card["premium_written"]) == (10, 10_000.0)
@@ -104,29 +105,33 @@ def test_partner_figures_worked_by_hand(core):
                                                                                           round(1 - 2 / 11, 4))
 
 
-def test_a_quarter_closes_once_after_its_end_and_state_survives_json(core):
-    state = orjson.loads(orjson.dumps(_run(core, _events(), ALERTS)))
-    state, closed = core.advance(state, Q3_END + DAY)
-    assert closed == []  # the grace period (2 days) is for late events and responses
-    state, closed = core.advance(state, Q3_END + 2 * DAY)
-    assert closed == ["2026Q3"]
-    assert all(c["final"] for c in core.scorecards(state))
-    state, closed = core.advance(state, Q3_END + 3 * DAY)
-    assert closed == []
+def test_a_quarter_closes_once_after_its_end_then_is_forgotten_and_state_survives_json(core):
+    store = DictStateStore()
+    store.data = orjson.loads(orjson.dumps(_run(core, _events(), ALERTS).data))
+    before = core.scorecards(store, "B1")
+    assert core.advance(store, "B1", Q3_END + DAY) == []  # the grace period (2 days) is for late events and responses
+    assert core.advance(store, "B1", Q3_END + 2 * DAY) == ["2026Q3"]
+    after = core.scorecards(store, "B1")
+    assert all(c["final"] for c in after)
+    assert [{**c, "final": True, "as_of": None} for c in before] == [{**c, "as_of": None} for c in after]
+    assert core.advance(store, "B1", Q3_END + 3 * DAY) == []
+    core.advance(store, "B1", Q3_END + 101 * DAY)
+    assert store.data == {}  # every key of the quarter, and the branch, forgotten
 
 
 def test_a_task_past_its_target_counts_late_in_the_quarter_of_its_deadline(core):
     issued = Q3_END - 10 * HOUR  # due 62 h into Q4
     event = Event("iss", "policy_issued", "policy", issued, policy_id="P1", branch_id="B1", partner_id="PT1")
-    state = core.observe(event, None, "B1")
-    state, _ = core.advance(state, issued + 73 * HOUR)
-    q4 = {c["scope"]: c for c in core.scorecards(state, ["2026Q4"])}
+    store = DictStateStore()
+    core.observe(event, store, "B1")
+    core.advance(store, "B1", issued + 73 * HOUR)
+    q4 = {c["scope"]: c for c in core.scorecards(store, "B1", ["2026Q4"])}
     assert q4["partner"]["processing"]["callbacks"]["decided"] == 1
     assert q4["partner"]["processing"]["callbacks"]["on_time"] == 0
     late = Event("cb", "callback_completed", "policy", issued + 90 * HOUR, policy_id="P1", branch_id="B1",
                  partner_id="PT1")
-    state = core.observe(late, state, "B1")  # completed later: its time counts, not a second decision
-    callbacks = {c["scope"]: c for c in core.scorecards(state, ["2026Q4"])}["partner"]["processing"]["callbacks"]
+    core.observe(late, store, "B1")  # completed later: its time counts, not a second decision
+    callbacks = {c["scope"]: c for c in core.scorecards(store, "B1", ["2026Q4"])}["partner"]["processing"]["callbacks"]
     assert (callbacks["decided"], callbacks["completed"], callbacks["mean_hours"]) == (1, 1, 90.0)
 
 
@@ -134,9 +139,9 @@ def test_the_registry_profile_places_the_partner_and_sets_its_targets():
     profiles = {"PT1": PartnerProfile(partner_type="agency", branch_id="B9",
                                       targets={"compliance_rate": 0.75, "processing_s:callbacks": 100 * HOUR})}
     core = ScorecardCore(DetectorConfig(), ScorecardTargets(min_sample=4), profiles=profiles)
-    state = _run(core, _events(), ALERTS)
-    assert state["b"] == "B9"
-    card = next(c for c in core.scorecards(state) if c["scope"] == "partner")
+    store = _run(core, _events(), ALERTS)
+    assert set(core.branches(store)) == {"B9", "B1"}  # the partner at its registry branch; a direct sale at its own
+    card = next(c for c in core.scorecards(store, "B9") if c["scope"] == "partner")
     assert (card["partner_type"], card["targets"]["compliance_rate"]) == ("agency", 0.75)
     assert "compliance_rate" not in card["below_target"]
     assert card["processing"]["callbacks"]["on_time"] == 10  # 80 h is within a 100 h contract target
@@ -144,8 +149,9 @@ def test_the_registry_profile_places_the_partner_and_sets_its_targets():
 
 def test_rates_over_small_samples_are_shown_but_not_judged():
     core = ScorecardCore(DetectorConfig())  # min_sample 10
-    state = core.observe(_sale(1, Q3_START + DAY, transcript="稳赚不赔"), None, "B1")
-    card = next(c for c in core.scorecards(state) if c["scope"] == "partner")
+    store = DictStateStore()
+    core.observe(_sale(1, Q3_START + DAY, transcript="稳赚不赔"), store, "B1")
+    card = next(c for c in core.scorecards(store, "B1") if c["scope"] == "partner")
     assert card["compliance_rate"] == 0.0 and card["below_target"] == []
 
 
