@@ -32,7 +32,7 @@ import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from detectors.absence import DeadlineDetector
 from detectors.base import REGISTRY, Tier
@@ -40,6 +40,9 @@ from detectors.config import DetectorConfig
 from detectors.events import Event
 from detectors.partner_kpis import (PartnerComplianceDetector, PartnerContractDetector, compliance_counts,
                                     contract_figures)
+
+if TYPE_CHECKING:  # the engine's store protocol: a dict for ``report``, a faust table in the worker
+    from streams.engine import StateStore
 
 SCHEMA_VERSION = 1
 HOUR = 3600.0
@@ -127,15 +130,6 @@ def new_book() -> dict[str, Any]:
     """A scope's figures for one quarter: counts and sums, no per-policy data (that has keys of its own)."""
     return {"n": 0, "pw": 0.0, "c": 0, "pr": 0.0, "prn": 0, "cp": 0.0, "sold": 0, "flagged": 0,
             "cn": 0, "coff": 0, "cdev": 0.0, "pt": {}, "a": {}}
-
-
-class StateStore(Protocol):
-    """Keys to JSON values: a dict for ``report``, a faust table in the worker."""
-
-    def get(self, key: str) -> Any: ...
-    def set(self, key: str, value: Any) -> None: ...
-    def delete(self, key: str) -> None: ...
-    def keys(self) -> Iterable[str]: ...
 
 
 class ScorecardCore:
