@@ -20,7 +20,11 @@ The search visits at most ``max_expansions`` edges per transfer, so a hub with
 very many transfers costs a bounded amount of time; what it cannot reach in
 that budget it does not report.
 
-State: ``{"out": {src: [[dst, time, amount, ref], ...]}, "n": edge count}``.
+State: ``{"out": {src: [[dst, time, amount, ref], ...]}, "n": edge count,
+"q": [[time, src], ...]}``, ``q`` one entry per transfer in time order, so
+that the oldest transfer is found at once when ``max_edges`` is reached (a
+scan of every transfer held, on every new one, made a full graph cost
+O(edges) per transfer).
 
 >>> g = TransferGraph(window_s=10.0)
 >>> state = g.add(None, "a", "b", 1.0, 100.0, "t1")
@@ -30,6 +34,7 @@ State: ``{"out": {src: [[dst, time, amount, ref], ...]}, "n": edge count}``.
 """
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -62,17 +67,26 @@ class TransferGraph:
 
     def add(self, state: GraphState, src: str, dst: str, time: float, amount: float, ref: Any) -> GraphState:
         """``state`` with the transfer added (dropping the oldest beyond ``max_edges``)."""
-        state = state or {"out": {}, "n": 0}
+        state = state or {"out": {}, "n": 0, "q": []}
+        queue = self._queue(state)
         state["out"].setdefault(src, []).append([dst, time, amount, ref])
+        bisect.insort(queue, [time, src])
         state["n"] += 1
         if state["n"] > self.max_edges:
-            oldest = min(state["out"], key=lambda s: (min(e[1] for e in state["out"][s]), s))
+            _, oldest = queue.pop(0)
             edges = state["out"][oldest]
             edges.remove(min(edges, key=lambda e: e[1]))
             if not edges:
                 del state["out"][oldest]
             state["n"] -= 1
         return state
+
+    @staticmethod
+    def _queue(state: dict) -> list:
+        """The time-ordered index of the held transfers (rebuilt for a state saved without one)."""
+        if "q" not in state:
+            state["q"] = sorted([e[1], src] for src, edges in state["out"].items() for e in edges)
+        return state["q"]
 
     def find_cycle(self, state: GraphState, src: str, dst: str, time: float,
                    node_of: Callable[[str], str] = _identity,
@@ -122,11 +136,16 @@ class TransferGraph:
         """Drop transfers before ``horizon``; ``None`` once nothing is left."""
         if not state:
             return None
-        out = {}
-        for src, edges in state["out"].items():
-            kept = [e for e in edges if e[1] >= horizon]
+        queue = self._queue(state)
+        gone = bisect.bisect_left(queue, [horizon])
+        if gone == 0:
+            return state
+        for src in {src for _, src in queue[:gone]}:
+            kept = [e for e in state["out"][src] if e[1] >= horizon]
             if kept:
-                out[src] = kept
-        state["out"] = out
-        state["n"] = sum(len(e) for e in out.values())
-        return state if out else None
+                state["out"][src] = kept
+            else:
+                del state["out"][src]
+        del queue[:gone]
+        state["n"] = len(queue)
+        return state if queue else None

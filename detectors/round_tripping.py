@@ -34,6 +34,7 @@ policyholder.
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from detectors.base import Detector, Finding, State, Tier, register
@@ -73,6 +74,7 @@ class RoundTrippingConfig:
 #         "p": {policy_id: [[payer, time, amount, event_id], ...]} third-party premiums,
 #         "x": {payout event_id: [time, policy_id, [premium event ids]]} transfers made,
 #         "l": {account: [customer_id, time]} policyholder accounts and their customers,
+#         "c": {customer_id: [account, ...]} the same links by customer (sorted), kept with "l",
 #         "f": {origin account: [[window start, end, tier rank], ...]} cycles flagged}
 @register("round_tripping")
 class RoundTrippingDetector(Detector):
@@ -120,7 +122,7 @@ class RoundTrippingDetector(Detector):
 
     @staticmethod
     def _empty() -> dict:
-        return {"g": None, "p": {}, "x": {}, "l": {}, "f": {}}
+        return {"g": None, "p": {}, "x": {}, "l": {}, "c": {}, "f": {}}
 
     def _premium(self, event: Event, state: State) -> State:
         state = state or self._empty()
@@ -135,8 +137,34 @@ class RoundTrippingDetector(Detector):
         return state
 
     def _link(self, state: dict, event: Event) -> None:
-        if event.policyholder_account_id is not None and event.customer_id is not None:
-            state["l"][event.policyholder_account_id] = [event.customer_id, event.time]
+        account, customer = event.policyholder_account_id, event.customer_id
+        if account is None or customer is None:
+            return
+        members = self._members(state)
+        old = state["l"].get(account)
+        if old is not None and old[0] != customer:
+            self._unlink(members, account, old[0])
+        state["l"][account] = [customer, event.time]
+        accounts = members.setdefault(customer, [])
+        if account not in accounts:
+            bisect.insort(accounts, account)
+
+    @staticmethod
+    def _members(state: dict) -> dict:
+        """Customer -> its accounts, kept in step with ``state["l"]`` (rebuilt for a state saved without it)."""
+        if "c" not in state:
+            state["c"] = {}
+            for account, (customer, _) in sorted(state["l"].items()):
+                state["c"].setdefault(customer, []).append(account)
+        return state["c"]
+
+    @staticmethod
+    def _unlink(members: dict, account: str, customer: str) -> None:
+        accounts = members.get(customer, [])
+        if account in accounts:
+            accounts.remove(account)
+        if not accounts:
+            members.pop(customer, None)
 
     def _sources(self, state: State, event: Event) -> list[tuple[str, float, list[str]]]:
         """(funding account, amount, premium event ids) for this payout's transfers."""
@@ -159,16 +187,17 @@ class RoundTrippingDetector(Detector):
         payee = event.payee_account_id
         sources = [s for s in self._sources(state, event) if s[0] != payee and s[1] >= cfg.min_amount_cny]
         links = (state or {}).get("l", {})
+        own = {}  # this payout's own link counts before it is stored
         if event.policyholder_account_id is not None and event.customer_id is not None:
-            links = {**links, event.policyholder_account_id: [event.customer_id, event.time]}
-        node_of = self._node_of(links)
+            own = {event.policyholder_account_id: [event.customer_id, event.time]}
+        node_of = self._node_of(links, own)
         sources = [s for s in sources if node_of(s[0]) != node_of(payee)]
         if not sources:
             return state, []
         state = state or self._empty()
         self._link(state, event)
         state["x"][event.event_id] = [event.time, event.policy_id, [i for s in sources for i in s[2]]]
-        accounts_of = self._accounts_of(state["l"])
+        accounts_of = self._accounts_of(self._members(state))
         findings = []
         for source, amount, _ in sources:
             cycle = self.graph.find_cycle(state["g"], source, payee, event.time, node_of, accounts_of)
@@ -181,21 +210,19 @@ class RoundTrippingDetector(Detector):
         return state, findings
 
     @staticmethod
-    def _node_of(links: dict):
+    def _node_of(links: dict, own: dict | None = None):
+        own = own or {}
+
         def node_of(account: str) -> str:
-            link = links.get(account)
+            link = own.get(account) or links.get(account)
             return f"customer:{link[0]}" if link else f"account:{account}"
         return node_of
 
     @staticmethod
-    def _accounts_of(links: dict):
-        members: dict[str, list[str]] = {}
-        for account, (customer, _) in sorted(links.items()):
-            members.setdefault(f"customer:{customer}", []).append(account)
-
+    def _accounts_of(members: dict):
         def accounts_of(node: str) -> list[str]:
             kind, _, ident = node.partition(":")
-            return members.get(node, []) if kind == "customer" else [ident]
+            return members.get(ident, []) if kind == "customer" else [ident]
         return accounts_of
 
     def _finding(self, state: dict, event: Event, cycle: list, node_of) -> Finding | None:
@@ -251,7 +278,11 @@ class RoundTrippingDetector(Detector):
         state["g"] = self.graph.forget(state["g"], horizon)
         state["p"] = {k: kept for k, v in state["p"].items() if (kept := [p for p in v if p[1] >= horizon])}
         state["x"] = {k: v for k, v in state["x"].items() if v[0] >= horizon}
-        state["l"] = {k: v for k, v in state["l"].items() if v[1] >= horizon}
+        members = self._members(state)
+        for account, (customer, linked) in list(state["l"].items()):
+            if linked < horizon:
+                del state["l"][account]
+                self._unlink(members, account, customer)
         state["f"] = {k: kept for k, v in state["f"].items() if (kept := forget(v, horizon))}
         if not (state["g"] or state["p"] or state["x"] or state["l"] or state["f"]):
             return None, []

@@ -33,9 +33,12 @@ from __future__ import annotations
 import bisect
 import math
 from abc import ABC, abstractmethod
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+
+from detectors.stats import poisson_sf
 
 ScorerState = Any  # a JSON-serialisable dict, or None before the first value
 
@@ -193,26 +196,31 @@ class EwmaScorer(Scorer):
 class CusumScorer(Scorer):
     """Two-sided CUSUM of values standardised by an EWMA mean and variance.
 
-    Each value becomes ``z`` (as :class:`EwmaScorer` scores it); the upper sum
+    Each value becomes ``z`` (as :class:`EwmaScorer` scores it, or the
+    ``baseline`` given); the upper sum
     ``max(0, s+ + z - k)`` and lower sum ``max(0, s- - z - k)`` accumulate
     small persistent shifts that a single z misses. The score is the larger
     sum; once it passes ``reset_above`` both sums restart from zero, so one
-    shift raises one run of high scores. State: the EWMA state plus ``"p"``
-    and ``"q"`` (upper and lower sums).
+    shift raises one run of high scores. ``alpha``, ``min_history`` and
+    ``min_std`` build the default EWMA baseline; with ``baseline`` given they
+    are not used. State: the baseline's state plus ``"p"`` and ``"q"`` (upper
+    and lower sums).
     """
 
     def __init__(self, alpha: float = 0.05, k: float = 0.5, min_history: int = 30, min_std: float = 1e-9,
-                 reset_above: float | None = 5.0) -> None:
+                 reset_above: float | None = 5.0, baseline: Scorer | None = None) -> None:
         if k < 0 or (reset_above is not None and not reset_above > 0):
             raise ValueError("k must not be negative and reset_above must be positive")
-        self.baseline = EwmaScorer(alpha, min_history, min_std)
-        self.min_history = min_history
+        #: What standardises each value (its z): an EWMA by default, or e.g. a :class:`SeasonalScorer`,
+        #: whose state dict this scorer extends with the two sums.
+        self.baseline = baseline or EwmaScorer(alpha, min_history, min_std)
+        self.min_history = self.baseline.min_history
         self.k = k
         self.reset_above = reset_above
 
     def _sums(self, state: ScorerState, value: float, time: float) -> tuple[float, float]:
         z = self.baseline.score(state, value, time)
-        if not state or state["n"] < self.min_history:
+        if not state or state["n"] < self.min_history or "p" not in state:
             return 0.0, 0.0
         return max(0.0, state["p"] + z - self.k), max(0.0, state["q"] - z - self.k)
 
@@ -225,4 +233,207 @@ class CusumScorer(Scorer):
             upper = lower = 0.0
         state = self.baseline.learn(state, value, time)
         state["p"], state["q"] = upper, lower
+        return state
+
+
+#: Below this mean a Poisson tail is summed exactly; above it the Wilson-Hilferty approximation is within
+#: a few per cent of the exact tail and costs nothing (an exact tail of a mean of 10^6 sums thousands of terms).
+EXACT_POISSON_BELOW = 50.0
+_NORMAL = NormalDist()
+
+
+def _z_of_tail(p: float) -> float:
+    """The z whose upper normal tail is ``p``: a tail probability in the units of a z-score."""
+    return -_NORMAL.inv_cdf(min(max(p, 1e-300), 0.5))
+
+
+def poisson_surprise(count: float, mean: float) -> float:
+    """Signed surprise of ``count`` under Poisson(``mean``), as a z-score.
+
+    Positive: ``P(X >= count)`` as the z of that upper tail (a spike); negative:
+    ``P(X <= count)`` as minus the z of that lower tail (a drop); 0 when the
+    count is at the mean. A fractional count (a quasi-Poisson scaled value) is
+    rounded against surprise (up for a drop, down for a spike) below
+    :data:`EXACT_POISSON_BELOW`, and read as is above it (Wilson-Hilferty:
+    ``P(X >= k) = P(Gamma(k) <= mean)`` with ``(Gamma(k)/k)^(1/3)`` close to
+    normal).
+
+    >>> round(poisson_surprise(8, 2.0), 2)  # P(X >= 8) = 0.0011 under a mean of 2
+    3.06
+    >>> poisson_surprise(2, 2.0)
+    0.0
+    """
+    if mean <= 0.0:
+        raise ValueError("the mean of a Poisson count must be positive")
+    if count > mean:
+        if mean < EXACT_POISSON_BELOW:
+            return _z_of_tail(poisson_sf(math.floor(count), mean))
+        k = count
+        return 3.0 * math.sqrt(k) * (1.0 - 1.0 / (9.0 * k) - (mean / k) ** (1.0 / 3.0))
+    if count < mean:
+        j = math.ceil(count)
+        if mean < EXACT_POISSON_BELOW:
+            log_mean = math.log(mean)
+            lower = math.fsum(math.exp(i * log_mean - mean - math.lgamma(i + 1)) for i in range(j + 1))
+            return -_z_of_tail(lower)
+        k = count + 1.0  # P(X <= j) = P(Gamma(j + 1) > mean)
+        return -3.0 * math.sqrt(k) * ((mean / k) ** (1.0 / 3.0) - 1.0 + 1.0 / (9.0 * k))
+    return 0.0
+
+
+class PoissonSpikeScorer(Scorer):
+    """Counts per interval (complaints a day, requests a minute) against an
+    overdispersed Poisson baseline: the quasi-Poisson test of outbreak
+    detection (Farrington et al., 1996).
+
+    The baseline is an EWMA mean ``m`` and variance ``v`` of the counts (as
+    :class:`EwmaScorer` keeps them). Counts of real entities vary more than a
+    Poisson count would (``v > m``: busy days, seasons), so the dispersion
+    ``phi = max(1, v / m)`` scales them: ``count / phi`` is read as a Poisson
+    count of mean ``m / phi``. With ``phi = 1`` this is the plain Poisson tail
+    test of a rate detector; a series whose counts swing widely needs a larger
+    spike. The score is :func:`poisson_surprise`, signed z units (positive: a
+    spike). ``min_rate`` floors the mean, so that a quiet series (no complaint
+    for weeks) does not make one complaint infinitely surprising. Values must
+    be non-negative. State: the EWMA state ``{"n", "m", "v"}``.
+
+    >>> scorer = PoissonSpikeScorer(alpha=0.1, min_history=5)
+    >>> state = None
+    >>> for day, complaints in enumerate([1, 0, 2, 1, 1, 0, 1]):
+    ...     state = scorer.learn(state, complaints, day * 86_400.0)
+    >>> round(scorer.score(state, 6, 7 * 86_400.0), 1)  # six complaints on a day that usually has one
+    3.4
+    """
+
+    def __init__(self, alpha: float = 0.05, min_history: int = 30, min_rate: float = 0.05) -> None:
+        if not min_rate > 0:
+            raise ValueError("min_rate must be positive")
+        self.baseline = EwmaScorer(alpha, min_history)
+        self.min_history = min_history
+        self.min_rate = min_rate
+
+    @staticmethod
+    def _count(value: float) -> float:
+        value = _finite(value)
+        if value < 0:
+            raise ValueError(f"a count cannot be negative, got {value!r}")
+        return value
+
+    def score(self, state: ScorerState, value: float, time: float) -> float:
+        count = self._count(value)
+        if not state or state["n"] < self.min_history:
+            return 0.0
+        mean = max(state["m"], self.min_rate)
+        dispersion = max(1.0, state["v"] / mean)
+        return poisson_surprise(count / dispersion, mean / dispersion)
+
+    def learn(self, state: ScorerState, value: float, time: float, ref: str | None = None) -> ScorerState:
+        return self.baseline.learn(state, self._count(value), time)
+
+
+class LikelihoodScorer(Scorer):
+    """How unusual the recent scores of another scorer are, against that
+    scorer's own score history: the "anomaly likelihood" step of Numenta's
+    detectors (Ahmad et al., 2017), on any core of this module.
+
+    ``inner`` scores each value (``|score|``: a departure either way). The
+    mean of the last ``short`` of those is compared with an EWMA mean and
+    standard deviation (weight ``alpha``) of all of them: the result is that
+    z. A series whose inner scores are always high (a noisy metric, a
+    seasonal swing the inner scorer does not model) gets a high baseline, so
+    a threshold on this score means the same on every series, and a burst of
+    moderately high inner scores counts as much as one very high score.
+    ``0.0`` until the inner scorer and ``min_history`` inner scores are in.
+    State: ``{"i": inner state, "c": values learnt, "s": [recent inner
+    scores], "n", "m", "v"}`` (the EWMA of inner scores).
+    """
+
+    def __init__(self, inner: Scorer, short: int = 10, alpha: float = 0.002, min_history: int = 200,
+                 min_std: float = 1e-6) -> None:
+        if short < 1 or not 0 < alpha <= 1 or min_history < 1 or not min_std > 0:
+            raise ValueError("short and min_history must be positive, alpha in (0, 1], min_std positive")
+        self.inner = inner
+        self.short = short
+        self.history = EwmaScorer(alpha, min_history, min_std)
+        self.min_history = inner.min_history + min_history
+
+    def score(self, state: ScorerState, value: float, time: float) -> float:
+        if not state or state["n"] < self.history.min_history:
+            return 0.0
+        raw = abs(self.inner.score(state["i"], value, time))
+        recent = (state["s"] + [raw])[-self.short:]
+        return self.history.score(state, sum(recent) / len(recent), time)
+
+    def learn(self, state: ScorerState, value: float, time: float, ref: str | None = None) -> ScorerState:
+        state = state or {"i": None, "c": 0, "s": [], "n": 0, "m": 0.0, "v": 0.0}
+        # Inner scores count once the inner scorer scores at all (before, they are its 0.0 "not yet").
+        if state["c"] >= self.inner.min_history:
+            raw = abs(self.inner.score(state["i"], value, time))
+            state["s"] = (state["s"] + [raw])[-self.short:]
+            if state["n"] == 0:
+                state.update(n=1, m=raw, v=0.0)
+            else:
+                self.history.learn(state, raw, time)  # updates "n", "m" and "v" in place
+        state["i"] = self.inner.learn(state["i"], value, time, ref)
+        state["c"] += 1
+        return state
+
+
+class SeasonalScorer(Scorer):
+    """z-score of a value against a level plus a seasonal offset for its time
+    of day: Holt-Winters forecasting with aberrant-behaviour detection
+    (Brutlag, 2000), as RRDtool does it, for series with a daily rhythm
+    (complaints by hour, payments by time of day, server load).
+
+    The period ``period_s`` (a day) is cut into ``buckets`` slots by event
+    time. The forecast of a value is the EWMA level (weight ``alpha``) plus the
+    slot's offset, itself an EWMA (weight ``gamma``) of what values in that
+    slot were above or below the level; the score is the forecast error over
+    the EWMA standard deviation of past errors (weight ``alpha``). So a
+    midnight dip that comes every night scores low once learnt, and the same
+    value at noon scores high. State: ``{"n", "l": level, "o": [offset per
+    slot], "v": error variance}``.
+
+    >>> scorer = SeasonalScorer(period_s=4.0, buckets=2, alpha=0.1, gamma=0.5, min_history=8)
+    >>> state = None
+    >>> for t in range(40):  # high in the first half of each period, low in the second
+    ...     state = scorer.learn(state, 10.0 if t % 4 < 2 else 0.0, float(t))
+    >>> abs(scorer.score(state, 0.0, 42.0)) < 1 < scorer.score(state, 10.0, 42.0)
+    True
+    """
+
+    def __init__(self, period_s: float = 86_400.0, buckets: int = 24, alpha: float = 0.02, gamma: float = 0.2,
+                 min_history: int = 30, min_std: float = 1e-9) -> None:
+        if not period_s > 0 or buckets < 1 or not 0 < alpha <= 1 or not 0 < gamma <= 1:
+            raise ValueError("period_s and buckets must be positive, alpha and gamma in (0, 1]")
+        if min_history < 1 or not min_std > 0:
+            raise ValueError("min_history and min_std must be positive")
+        self.period_s = period_s
+        self.buckets = buckets
+        self.alpha = alpha
+        self.gamma = gamma
+        self.min_history = min_history
+        self.min_std = min_std
+
+    def _slot(self, time: float) -> int:
+        return int((time % self.period_s) / self.period_s * self.buckets) % self.buckets
+
+    def score(self, state: ScorerState, value: float, time: float) -> float:
+        value = _finite(value)
+        if not state or state["n"] < self.min_history:
+            return 0.0
+        error = value - state["l"] - state["o"][self._slot(time)]
+        return error / max(math.sqrt(state["v"]), self.min_std)
+
+    def learn(self, state: ScorerState, value: float, time: float, ref: str | None = None) -> ScorerState:
+        value = _finite(value)
+        if not state:
+            return {"n": 1, "l": value, "o": [0.0] * self.buckets, "v": 0.0}
+        slot = self._slot(time)
+        offsets = state["o"]
+        error = value - state["l"] - offsets[slot]
+        state["v"] = (1 - self.alpha) * (state["v"] + self.alpha * error * error)
+        state["l"] += self.alpha * (value - offsets[slot] - state["l"])
+        offsets[slot] += self.gamma * (value - state["l"] - offsets[slot])
+        state["n"] += 1
         return state

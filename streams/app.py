@@ -12,6 +12,13 @@ Data flow::
     riskwatch.findings (keyed by subject; also watermark ticks) --> alert book (table riskwatch-alert-book)
               --> risk.alerts (every record) + risk.alerts.state (latest per id) + Alertmanager (high, critical)
 
+Timers (absent events, deadlines, eviction) run on event time: the input stage
+sends each keyed partition its progress per source partition, the keyed stage
+sweeps its entities when the minimum of those passes an hour boundary, and
+tells the alert stage, which does the same over the keyed partitions
+(:mod:`streams.watermarks`). That is why the worker fires the same timers as
+``replay``, however unevenly the input topics are read.
+
     events and alert records, re-keyed by branch --> scorecards (table riskwatch-scorecards)
               --> risk.scorecards when a quarter closes (event time) or on a ``scorecards`` action
 
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -41,10 +49,11 @@ from detectors.base import Finding, Tier
 from detectors.events import Event
 from streams.actions import decode_action
 from streams.codec import InvalidEvent, decode_event
-from streams.engine import SWEEP_INTERVAL_S, RiskEngine
+from streams.engine import RiskEngine
 from streams.metrics import Metrics, WorkerCollector
 from streams.offsets import patch_faust_recovery
 from streams.settings import Settings
+from streams.watermarks import LowWatermark, ReorderBuffer, SourceMarks, SweepGrid, expected_sources
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +98,15 @@ class TableStateStore:
         return None if raw is None else orjson.loads(raw)
 
     def set(self, key: str, value: Any) -> None:
+        raw = orjson.dumps(value)
+        k = key.encode()
+        if self.table.get(k) == raw:
+            # Unchanged (most sweeps and many events leave an entity as it was): every
+            # write is a changelog record, ~10 per event before this check, ~1 after.
+            return
         # orjson returns its bytes in an over-allocated ~4 KiB buffer; a right-sized
         # copy keeps resident memory per entity near the state's own size.
-        self.table[key.encode()] = bytes(memoryview(orjson.dumps(value)))
+        self.table[k] = bytes(memoryview(raw))
 
     def delete(self, key: str) -> None:
         k = key.encode()
@@ -166,6 +181,12 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
         web_host=settings.metrics_host,
         web_tables_enabled=False,  # table browsing would expose state (personal data risk)
         table_standby_replicas=0,
+        # The keyed stage holds events unacknowledged until the low watermark passes
+        # them (streams/watermarks.py), so a rebalance must not wait for every event to
+        # be acknowledged: it would wait for marks that cannot come while the group is
+        # paused. Unacknowledged events are not committed; faust seeks every assigned
+        # partition to its committed offset after a rebalance, so they are read again.
+        stream_wait_empty=False,
     )
     if settings.broker_profile == "embedded":
         # Tansu completes the first group join only after the session timeout.
@@ -185,12 +206,9 @@ def finding_from_dict(data: dict[str, Any]) -> Finding:
     return Finding(**{**data, "tier": Tier(data["tier"])})
 
 
-#: The alert stage's watermark trails the newest event time a worker has seen
-#: by this much (seconds), so findings still in flight for older events are
-#: not overtaken by deadlines and clearing.
-ALERT_WATERMARK_LAG_S = SWEEP_INTERVAL_S
-#: Seconds of wall time between watermark ticks to the alert stage.
-TICK_INTERVAL_S = 2.0
+#: Seconds of wall time between the input stage's marks to the keyed partitions
+#: (:mod:`streams.watermarks`).
+TICK_INTERVAL_S = 0.5
 
 
 @dataclass
@@ -210,12 +228,16 @@ class Worker:
     #: Scorecard state, keys per branch (:mod:`alerts.scorecards`), and its core.
     scorecards: TableStateStore | None = None
     scorecard_core: ScorecardCore | None = None
-    #: keyed partition -> (watermark, next sweep), event time in seconds
-    sweeps: dict[int, list[float]] = field(default_factory=dict)
-    #: Newest event time this worker's input agents have seen.
-    watermark: float = float("-inf")
-    #: alert-stage partition -> the watermark it has been advanced to
-    alert_marks: dict[int, float] = field(default_factory=dict)
+    #: The input stage's progress per source partition (event time, offset).
+    sources: SourceMarks = field(default_factory=SourceMarks)
+    #: keyed partition -> low watermark over the source partitions, and its sweeps
+    keyed_marks: dict[int, LowWatermark] = field(default_factory=dict)
+    keyed_sweeps: dict[int, SweepGrid] = field(default_factory=dict)
+    #: keyed partition -> its events waiting for the low watermark (unacknowledged)
+    keyed_waiting: dict[int, ReorderBuffer] = field(default_factory=dict)
+    #: alert-stage partition -> low watermark over the keyed partitions, and its sweeps
+    alert_marks: dict[int, LowWatermark] = field(default_factory=dict)
+    alert_sweeps: dict[int, SweepGrid] = field(default_factory=dict)
 
     async def send_findings(self, findings: list[Finding]) -> None:
         for finding in findings:
@@ -261,14 +283,15 @@ class Worker:
 
     async def handle_input(self, topic: str, stream_name: str, message: Any) -> None:
         started = time.perf_counter()
+        source = (topic, message.partition)
         try:
             event = decode_event(message.value or b"", stream_name, time.time(), self.settings.max_future_skew_s)
         except InvalidEvent as error:
             await self.dead_letter_message(topic, message, error)
+            self.sources.handled(source, message.offset, None)
             return
         self.metrics.events_consumed.labels(topic, event.event_type).inc()
         self.metrics.business_event(event.event_type, event.partner_id)
-        self.watermark = max(self.watermark, event.time)
         await self.send_findings(self.engine.detect_stateless(event))
         payload = None
         for keyspace, entity in self.engine.routes(event):
@@ -280,6 +303,8 @@ class Worker:
         branch = self.scorecard_core.route(event)
         if branch is not None:
             await self.send_scorecard_item(SCORECARD_EVENT, branch, payload or event.to_dict())
+        # After the sends: a mark sent from here on follows this event's keyed messages.
+        self.sources.handled(source, message.offset, event.time)
         self.metrics.processing_seconds.labels("decode").observe(time.perf_counter() - started)
 
     async def send_scorecard_item(self, kind: str, branch: str, payload: dict[str, Any]) -> None:
@@ -299,52 +324,86 @@ class Worker:
             self.metrics.scorecard_published(card, reason)
 
     async def handle_scorecard_item(self, kind: str, branch: str, payload: dict[str, Any], partition: int) -> None:
-        core, store = self.scorecard_core, self.scorecards
-        if kind == SCORECARD_EVENT:
-            event = Event.from_trusted_dict(payload)
-            core.observe(event, store, branch)
-            await self._maybe_sweep(partition, event.time)
-        elif kind == SCORECARD_ALERT:
-            core.observe_alert(payload, store, branch)
+        """An alert record folded into its branch's scorecards, or a request to publish them all."""
+        self.metrics.scorecard_items.labels(kind).inc()
+        if kind == SCORECARD_ALERT:
+            self.scorecard_core.observe_alert(payload, self.scorecards, branch)
         else:  # a request: every quarter held for the branches of this partition
             for owned in self._owned_branches(partition):
                 await self.publish_scorecards(owned, None, "request")
 
-    async def handle_keyed(self, message: Any) -> None:
-        started = time.perf_counter()
-        keyspace, entity, payload = orjson.loads(message.value)
-        if keyspace in (SCORECARD_EVENT, SCORECARD_ALERT, SCORECARD_REQUEST):
-            await self.handle_scorecard_item(keyspace, entity, payload, message.partition)
-            self.metrics.scorecard_items.labels(keyspace).inc()
+    async def handle_keyed(self, item: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
+        """One message of the keyed topic: an event, held until the partition's low
+        watermark passes it, or source marks, which release the events they pass
+        in event-time order and may sweep. ``ack`` acknowledges a faust event (its
+        offset is committed only then, so a held event survives a crash)."""
+        message = item.message
+        value = orjson.loads(message.value)
+        partition = message.partition
+        waiting = self.keyed_waiting.setdefault(partition, ReorderBuffer())
+        if isinstance(value, dict):
+            await self._on_source_marks(partition, value["marks"], waiting, ack)
+            await ack(item)
+            return
+        keyspace, entity, payload = value
+        if keyspace in (SCORECARD_ALERT, SCORECARD_REQUEST):  # applied as they come: no event time to wait for
+            await self.handle_scorecard_item(keyspace, entity, payload, partition)
+            await ack(item)
             return
         event = Event.from_trusted_dict(payload)
+        for ready in waiting.push(event.time, (event, keyspace, entity, item)):
+            await self._detect_keyed(*ready, ack)
+
+    async def _detect_keyed(self, event: Event, keyspace: str, entity: str, item: Any,
+                            ack: Callable[[Any], Awaitable[Any]]) -> None:
+        if keyspace == SCORECARD_EVENT:  # released in event-time order like the detectors' events
+            self.scorecard_core.observe(event, self.scorecards, entity)
+            await ack(item)
+            self.metrics.scorecard_items.labels(keyspace).inc()
+            return
+        started = time.perf_counter()
         await self.send_findings(self.engine.detect_keyed(event, keyspace, entity, self.store))
-        await self._maybe_sweep(message.partition, event.time)
+        await ack(item)
         self.metrics.keyed_events.labels(keyspace).inc()
         self.metrics.processing_seconds.labels("detect").observe(time.perf_counter() - started)
 
-    async def _maybe_sweep(self, partition: int, event_time: float) -> None:
-        """Advance this partition's entities once per :data:`SWEEP_INTERVAL_S` of event time."""
-        mark = self.sweeps.get(partition)
-        if mark is None:
-            self.sweeps[partition] = [event_time, event_time + SWEEP_INTERVAL_S]
+    async def _on_source_marks(self, partition: int, marks: dict[str, list], waiting: ReorderBuffer,
+                               ack: Callable[[Any], Awaitable[Any]]) -> None:
+        """Release the events this partition's low watermark has passed, advance its
+        entities to the next sweep boundary the watermark reaches, and pass the
+        boundary on to every alert-stage partition."""
+        low = self.keyed_marks.get(partition)
+        if low is None:
+            low = self.keyed_marks[partition] = LowWatermark(
+                expected_sources(self.settings.topics.inputs.values(), self.settings.partitions))
+        low.update(marks)
+        for ready in waiting.release(low.release_to):
+            await self._detect_keyed(*ready, ack)
+        boundary = self.keyed_sweeps.setdefault(partition, SweepGrid()).due(low.value)
+        if boundary is None:
             return
-        if event_time <= mark[0]:
-            return
-        mark[0] = event_time
-        if event_time < mark[1]:
-            return
-        mark[1] = event_time + SWEEP_INTERVAL_S
         owned = []
         for key in self.store.keys():
             routed = self.engine.keyspace_of(key)
             if routed and partition_for(route_key(*routed), self.settings.partitions) == partition:
                 owned.append(key)
-        await self.send_findings(self.engine.advance_detectors(event_time, self.store, owned))
+        await self.send_findings(self.engine.advance_detectors(boundary, self.store, owned))
         for branch in self._owned_branches(partition):
-            closed = self.scorecard_core.advance(self.scorecards, branch, event_time)
+            closed = self.scorecard_core.advance(self.scorecards, branch, boundary)
             if closed:
                 await self.publish_scorecards(branch, closed, "close")
+        tick = orjson.dumps({"tick": boundary, "from": str(partition)})
+        for target in range(self.settings.partitions):
+            await self.topics["findings"].send(key=b"tick", value=tick, partition=target)
+
+    def forget_partitions(self, topic: str, partitions: Iterable[int]) -> None:
+        """A keyed partition left this worker: its held events will be read again by
+        its next owner (they were never acknowledged), and its marks start afresh."""
+        if topic != self.settings.topics.keyed:
+            return
+        for partition in partitions:
+            for held in (self.keyed_waiting, self.keyed_marks, self.keyed_sweeps):
+                held.pop(partition, None)
 
     async def handle_action(self, message: Any) -> None:
         """Validate an action and hand it to the alert stage's partition for its subject."""
@@ -370,22 +429,36 @@ class Worker:
         elif "action" in item:
             await self.publish(self.engine.act(item["action"], self.book))
         elif "tick" in item:
-            await self._advance_alerts(message.partition, item["tick"])
+            await self._advance_alerts(message.partition, item)
 
-    async def _advance_alerts(self, partition: int, watermark: float) -> None:
-        if watermark <= self.alert_marks.get(partition, float("-inf")):
+    async def _advance_alerts(self, partition: int, tick: dict[str, Any]) -> None:
+        """The alert book's deadlines and clearing, once every keyed partition has swept
+        to the next boundary (the minimum of their ticks)."""
+        low = self.alert_marks.get(partition)
+        if low is None:
+            low = self.alert_marks[partition] = LowWatermark(
+                frozenset(str(p) for p in range(self.settings.partitions)))
+        low.update({tick["from"]: [tick["tick"], False]})  # a keyed partition is never idle
+        boundary = self.alert_sweeps.setdefault(partition, SweepGrid()).due(low.value)
+        if boundary is None:
             return
-        self.alert_marks[partition] = watermark
         subjects = [s for s in self.book.keys() if partition_for(s.encode(), self.settings.partitions) == partition]
-        await self.publish(self.engine.advance_alerts(watermark, self.book, subjects))
+        await self.publish(self.engine.advance_alerts(boundary, self.book, subjects))
 
-    async def send_ticks(self) -> None:
-        """Tell every alert-stage partition how far event time has come (deadlines, clearing)."""
-        if self.watermark == float("-inf"):
+    async def send_marks(self) -> None:
+        """Tell every keyed partition how far each source partition this worker reads has come."""
+        consumer = self.app.consumer
+        inputs = set(self.settings.topics.inputs.values())
+        try:
+            assigned = [tp for tp in consumer.assignment() if tp.topic in inputs]
+        except Exception:  # not started, or between generations
             return
-        tick = orjson.dumps({"tick": self.watermark - ALERT_WATERMARK_LAG_S})
+        marks = self.sources.marks({(tp.topic, tp.partition): consumer.highwater(tp) for tp in assigned})
+        if not marks:
+            return
+        value = orjson.dumps({"marks": marks})
         for partition in range(self.settings.partitions):
-            await self.topics["findings"].send(key=b"tick", value=tick, partition=partition)
+            await self.topics["keyed"].send(key=b"marks", value=value, partition=partition)
 
 
 def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: Metrics | None = None) -> Worker:
@@ -434,8 +507,14 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
 
     @app.agent(worker.topics["keyed"], name="riskwatch.detect-keyed")
     async def detect_keyed(stream: Any) -> None:
-        async for event in stream.events():
-            await worker.handle_keyed(event.message)
+        manual = stream.noack()  # held events are acknowledged when processed
+        async for event in manual.events():
+            await worker.handle_keyed(event, manual.ack)
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(app: Any, revoked: Any, **_: Any) -> None:
+        for tp in revoked:
+            worker.forget_partitions(tp.topic, [tp.partition])
 
     @app.agent(app.topic(names.actions, **raw), name="riskwatch.actions")
     async def actions(stream: Any) -> None:
@@ -449,7 +528,7 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
 
     @app.timer(interval=TICK_INTERVAL_S)
     async def tick() -> None:
-        await worker.send_ticks()
+        await worker.send_marks()
 
     @app.timer(interval=0.5)
     async def readiness() -> None:

@@ -365,7 +365,7 @@ class Bench:
                 out.write(value + b"\n")
         started = time.perf_counter()
         result = replay(events_path, self.workdir / "replay-alerts.jsonl", None, self.settings.detectors,
-                        self.settings.max_future_skew_s)
+                        self.settings.max_future_skew_s, policy=self.settings.alert_policy)
         seconds = time.perf_counter() - started
         self.result["stages"]["replay"] = {"events_per_s": _rate(result.events, seconds), "events": result.events,
                                            "rejected": result.rejected, "alerts": result.alerts, "seconds": seconds}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import time
@@ -121,7 +122,8 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from streams.replay import replay
 
     started = time.perf_counter()
-    result = replay(args.events, args.out, args.dlq, settings.detectors, settings.max_future_skew_s)
+    result = replay(args.events, args.out, args.dlq, settings.detectors, settings.max_future_skew_s,
+                    policy=settings.alert_policy)
     took = time.perf_counter() - started
     reasons = ", ".join(f"{k}={v}" for k, v in sorted(result.rejected_by_reason.items())) or "none"
     print(f"{result.events} events, {result.alerts} alerts, {result.rejected} rejected ({reasons}) "
@@ -374,6 +376,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, settings)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``riskwatch ... | head``): stop quietly, as a Unix filter does. Point
+        # stdout at /dev/null so that the interpreter's final flush does not raise a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a filter killed by a closed pipe
     except InvalidEvent as exc:
         print(f"riskwatch: {exc}", file=sys.stderr)
         return 2

@@ -26,10 +26,8 @@ from alerts.runbooks import runbook_links
 from detectors.base import REGISTRY, Detector, Finding, State
 from detectors.config import DetectorConfig
 from detectors.events import Event
+from streams.watermarks import SweepGrid
 
-#: How often (event time, seconds) stateful detectors and the alert book are
-#: advanced: eviction of expired state, timers for absent events, deadlines.
-SWEEP_INTERVAL_S = 3600.0
 
 
 class StateStore(Protocol):
@@ -196,26 +194,22 @@ class RiskEngine:
 
 def run_events(engine: RiskEngine, events: Iterable[Event], store: StateStore | None = None,
                book: StateStore | None = None) -> Iterator[Alert]:
-    """Run events in order through ``engine`` with periodic sweeps (the replay loop).
+    """Run events in order through ``engine`` with sweeps on the grid of
+    :mod:`streams.watermarks` (the replay loop; the worker sweeps on the same grid).
 
     Yields every alert record (openings, updates, escalations, resolutions).
     """
     store = store if store is not None else DictStateStore()
     book = book if book is not None else DictStateStore()
-    watermark = float("-inf")
-    next_sweep = None
+    grid = SweepGrid()
     for event in events:
         for finding in engine.detect(event, store):
             yield from engine.alert(finding, book).records
-        if event.time > watermark:
-            watermark = event.time
-            if next_sweep is None:
-                next_sweep = watermark + SWEEP_INTERVAL_S
-            elif watermark >= next_sweep:
-                for finding in engine.advance_detectors(watermark, store):
-                    yield from engine.alert(finding, book).records
-                yield from engine.advance_alerts(watermark, book).records
-                next_sweep = watermark + SWEEP_INTERVAL_S
+        boundary = grid.due(event.time)
+        if boundary is not None:
+            for finding in engine.advance_detectors(boundary, store):
+                yield from engine.alert(finding, book).records
+            yield from engine.advance_alerts(boundary, book).records
 
 
 def opened(alerts: Iterable[Alert]) -> dict[str, Alert]:

@@ -23,6 +23,8 @@ def cmd_evaluate_nab(args: argparse.Namespace, settings) -> int:
     from streams.nab import NabDataError
     from streams.nab_benchmark import SCORERS, evaluate_nab, format_nab_table, series_count
 
+    if args.select:
+        return _select_nab(args)
     try:
         with Progress(len(SCORERS) * series_count(args.data), "scoring") as bar:
             result = evaluate_nab(args.data, args.windows, args.out, progress=bar)
@@ -31,6 +33,20 @@ def cmd_evaluate_nab(args: argparse.Namespace, settings) -> int:
         return 2
     output = {"default_scorer": result["default_scorer"], "scorers": result["scorers"]}
     _print(output, args.json, format_nab_table(result))
+    return 0
+
+
+def _select_nab(args: argparse.Namespace) -> int:
+    from streams.nab import NabDataError
+    from streams.nab_selection import CANDIDATES, format_selection, select_default
+
+    try:
+        with Progress(len(CANDIDATES), "candidates") as bar:
+            result = select_default(args.data, args.windows, progress=bar)
+    except NabDataError as exc:
+        print(f"riskwatch: {exc}", file=sys.stderr)
+        return 2
+    _print(result, args.json, format_selection(result))
     return 0
 
 
@@ -76,6 +92,9 @@ def add_evaluations(evaluate: argparse._SubParsersAction) -> None:
                    help="results folder: <out>/<scorer>/<category>/<scorer>_<name>.csv (timestamp,anomaly_score)")
     e.add_argument("--json", action="store_true",
                    help='one JSON object: {"default_scorer": NAME, "scorers": {NAME: {PROFILE: score}}}')
+    e.add_argument("--select", action="store_true",
+                   help="instead, choose the default scorer from a grid of candidates by leave-one-category-out "
+                        "(streams/nab_selection.py; --out is not written)")
     e.set_defaults(func=cmd_evaluate_nab)
 
     e = evaluate.add_parser("amlsim", help="an AMLSim sample as payment events through the fund-flow detectors: "

@@ -9,6 +9,7 @@ from typing import BinaryIO
 
 import orjson
 
+from alerts.policy import AlertPolicyConfig
 from detectors.config import DetectorConfig
 from detectors.events import Event
 from streams.codec import InvalidEvent, decode_event
@@ -44,10 +45,11 @@ def decoded_lines(source: BinaryIO, dlq: BinaryIO | None, result: ReplayResult, 
 
 
 def replay(events_path: Path, out_path: Path, dlq_path: Path | None, config: DetectorConfig,
-           max_future_skew_s: float = 86_400.0) -> ReplayResult:
-    """Write the alerts for ``events_path`` to ``out_path`` as JSON lines."""
+           max_future_skew_s: float = 86_400.0, policy: AlertPolicyConfig | None = None) -> ReplayResult:
+    """Write the alerts for ``events_path`` to ``out_path`` as JSON lines, tiered by ``policy`` (the
+    worker's alert policy: escalation, deadlines), the default one if None."""
     result = ReplayResult()
-    engine = RiskEngine(config)
+    engine = RiskEngine(config, policy=policy)
     with open(events_path, "rb") as source, open(out_path, "wb") as out:
         dlq = open(dlq_path, "wb") if dlq_path else None
         try:

@@ -24,9 +24,10 @@ from alerts.review import ReviewPolicy, proposals
 from alerts.scorecards import KPI_DIRECTION, TIERS, ScorecardCore, quarter_bounds, quarter_of
 from detectors.config import DetectorConfig
 from detectors.events import Event
-from streams.engine import SWEEP_INTERVAL_S, DictStateStore, RiskEngine, run_events
+from streams.engine import DictStateStore, RiskEngine, run_events
 from streams.replay import ReplayResult, decoded_lines
 from streams.settings import Settings
+from streams.watermarks import SweepGrid
 
 REPORT_VERSION = 1
 
@@ -56,7 +57,8 @@ def gather_history(events_path: Path, config: DetectorConfig, policy: AlertPolic
     result = ReplayResult()
     by_quarter: dict[str, int] = {}
     latest: dict[str, dict[str, Any]] = {}
-    marks = {"next": None, "w": float("-inf")}
+    grid = SweepGrid()  # the worker's and the engine's sweep grid
+    last = [float("-inf")]
 
     def advance(watermark: float) -> None:
         for branch in core.branches(states):
@@ -69,13 +71,10 @@ def gather_history(events_path: Path, config: DetectorConfig, policy: AlertPolic
             branch = core.route(event)
             if branch is not None:
                 core.observe(event, states, branch)
-            if event.time > marks["w"]:  # the same hourly sweep as the engine's
-                marks["w"] = event.time
-                if marks["next"] is None:
-                    marks["next"] = event.time + SWEEP_INTERVAL_S
-                elif event.time >= marks["next"]:
-                    advance(event.time)
-                    marks["next"] = event.time + SWEEP_INTERVAL_S
+            last[0] = max(last[0], event.time)
+            boundary = grid.due(event.time)
+            if boundary is not None:
+                advance(boundary)
             yield event
 
     with open(events_path, "rb") as source:
@@ -86,8 +85,8 @@ def gather_history(events_path: Path, config: DetectorConfig, policy: AlertPolic
             branch = core.alert_route(record)
             if branch is not None:
                 core.observe_alert(record, states, branch)
-    if marks["w"] > float("-inf"):
-        advance(marks["w"])
+    if last[0] > float("-inf"):
+        advance(last[0])
     cards = [card for branch in core.branches(states) for card in core.scorecards(states, branch)]
     return Gathered(f"history file {events_path.name}", cards, list(latest.values()), by_quarter, result,
                     responses_recorded=False)

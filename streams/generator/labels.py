@@ -16,9 +16,9 @@ background reads the structuring band):
 * ``callback_missing``, ``complaint_overdue``, ``claim_settlement_late``,
   ``claim_contact_late``: an opening event whose closing event comes after the
   deadline, or not at all while the run's sweeps pass the deadline. The sweeps
-  are those of the replay loop (``streams.engine.run_events``: one each hour
-  of event time, at an event), so a deadline in the last hour of the run is
-  labelled only if a sweep reached it, exactly as the replay decides.
+  are those of the replay loop (``streams.engine.run_events``: to each hour
+  boundary of event time, once an event reaches it), so a deadline after the
+  last boundary the run reaches is not labelled, exactly as the replay decides.
 
 Patterns (spikes, rates, outliers) are labelled by the scenarios that build them.
 """
@@ -31,7 +31,7 @@ from detectors.callbacks import CallbackConfig
 from detectors.claims_service import ClaimServiceConfig
 from detectors.complaint_deadline import ComplaintDeadlineConfig
 from detectors.mis_selling_complaints import MisSellingComplaintConfig
-from streams.engine import SWEEP_INTERVAL_S
+from streams.watermarks import SweepGrid
 from streams.generator.model import GeneratedEvent, TruthRecord
 
 CALLBACKS = CallbackConfig()
@@ -87,19 +87,9 @@ RULES = (
 
 
 def sweep_times(times: Iterable[float]) -> list[float]:
-    """The event times at which the replay loop sweeps, for events in time order."""
-    sweeps: list[float] = []
-    watermark = float("-inf")
-    next_sweep = None
-    for t in times:
-        if t > watermark:
-            watermark = t
-            if next_sweep is None:
-                next_sweep = t + SWEEP_INTERVAL_S
-            elif t >= next_sweep:
-                sweeps.append(t)
-                next_sweep = t + SWEEP_INTERVAL_S
-    return sweeps
+    """The boundaries to which the replay loop sweeps, for events in time order."""
+    grid = SweepGrid()
+    return [b for b in (grid.due(t) for t in times) if b is not None]
 
 
 def _covered(truths: list[TruthRecord], typology: str, entity_type: str, entity_id: str, start: float,

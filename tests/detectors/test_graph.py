@@ -71,12 +71,21 @@ def test_memory_and_work_are_bounded():
     g = TransferGraph(window_s=100.0, max_edges=3)
     state = build(g, [("a", "b", 1.0, "t1"), ("b", "c", 2.0, "t2"), ("c", "d", 3.0, "t3"), ("d", "e", 4.0, "t4")])
     assert state["n"] == 3 and "a" not in state["out"]  # the oldest transfer went
-    assert g.forget(state, 3.5) == {"out": {"d": [["e", 4.0, 100.0, "t4"]]}, "n": 1}
+    assert g.forget(state, 3.5) == {"out": {"d": [["e", 4.0, 100.0, "t4"]]}, "n": 1, "q": [[4.0, "d"]]}
     assert g.forget(state, 5.0) is None
     hub = TransferGraph(window_s=100.0, max_expansions=5)
     fan = build(hub, [("a", f"x{k}", 1.0, f"f{k}") for k in range(10)] + [("x9", "b", 2.0, "t")])
     assert hub.find_cycle(fan, "b", "a", 3.0) is None  # the search gave up within its budget
     assert TransferGraph(100.0).find_cycle(fan, "b", "a", 3.0) is not None
+
+
+def test_a_full_graph_drops_the_oldest_transfer_even_when_it_arrived_late():
+    g = TransferGraph(window_s=100.0, max_edges=2)
+    state = build(g, [("a", "b", 5.0, "t1"), ("c", "d", 1.0, "late"), ("e", "f", 6.0, "t3")])
+    assert state["out"] == {"a": [["b", 5.0, 100.0, "t1"]], "e": [["f", 6.0, 100.0, "t3"]]}
+    del state["q"]  # a state saved before the time index existed: rebuilt on use
+    state = g.add(state, "g", "h", 7.0, 100.0, "t4")
+    assert sorted(state["out"]) == ["e", "g"] and state["q"] == [[6.0, "e"], [7.0, "g"]]
 
 
 def test_bad_parameters_are_refused():

@@ -81,6 +81,15 @@ def test_back_to_another_account_of_the_same_customer(detector):
     assert finding.evidence["returned_to_account_id"] == "A2"
 
 
+def test_the_customer_index_follows_the_links_in_and_out_of_the_window(detector):
+    _, states = feed(detector, [surrender("s1", 0, "A", "B", "P1", "X"), surrender("s2", 1, "A2", "B", "P2", "X"),
+                                surrender("s3", 50, "A", "C", "P3", "Y")])
+    state = states[GRAPH_KEY]
+    assert state["c"] == {"X": ["A2"], "Y": ["A"]}  # A moved to customer Y
+    state, _ = detector.advance(state, at(1) + 30 * DAY + 1)
+    assert state["l"] == {"A": ["Y", at(50)]} and state["c"] == {"Y": ["A"]}
+
+
 def test_a_ring_of_three_and_a_critical_amount(detector):
     events = [surrender("s1", 0, "A", "B", "P1", "CA", 250_000.0), surrender("s2", 1, "B", "C", "P2", "CB", 240_000.0),
               surrender("s3", 2, "C", "A", "P3", "CC", 230_000.0)]

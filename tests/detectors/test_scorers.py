@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import orjson
 import pytest
 
-from detectors.scorers import MAD_TO_SIGMA, CusumScorer, EwmaScorer, RobustZScorer
+from detectors.scorers import (
+    MAD_TO_SIGMA, CusumScorer, EwmaScorer, LikelihoodScorer, PoissonSpikeScorer, RobustZScorer, SeasonalScorer,
+    poisson_surprise,
+)
+from detectors.stats import poisson_sf
 
 SCORERS = [RobustZScorer(capacity=8, min_history=3), EwmaScorer(alpha=0.3, min_history=3),
-           CusumScorer(alpha=0.3, min_history=3)]
+           CusumScorer(alpha=0.3, min_history=3), PoissonSpikeScorer(alpha=0.3, min_history=3)]
 
 
 def learn_all(scorer, values, state=None):
@@ -32,7 +37,8 @@ def test_the_uniform_interface(scorer):
         scorer.score_one(state, math.nan, 4.0)
 
 
-@pytest.mark.parametrize("scorer", SCORERS, ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize("scorer", SCORERS + [LikelihoodScorer(EwmaScorer(alpha=0.3, min_history=2), short=2,
+                                                                min_history=2)], ids=lambda s: type(s).__name__)
 def test_state_restored_from_json_scores_the_same(scorer):
     values = [3.0, 4.0, 3.5, 5.0, 4.2, 9.0, 4.1, 4.4]
     state, straight = None, []
@@ -125,3 +131,62 @@ def test_robust_z_finds_a_value_by_its_time_and_ref():
     assert [e[2] for e in scorer.since(state, 1.0)] == ["r1", "late", "r2"]
     assert scorer.holds(state, "late", 1.0) and scorer.holds(state, "r1", 1.0)
     assert not scorer.holds(state, "r2", 1.0) and not scorer.holds(None, "r0", 0.0)
+
+
+def test_poisson_surprise_is_the_tail_as_a_z_score():
+    upper = poisson_sf(6, 1.5)  # P(X >= 6) under a mean of 1.5: 0.0045
+    assert poisson_surprise(6, 1.5) == pytest.approx(-NormalDist().inv_cdf(upper))
+    lower = math.exp(-20.0) * (1 + 20.0)  # P(X <= 1) under a mean of 20
+    assert poisson_surprise(1, 20.0) == pytest.approx(NormalDist().inv_cdf(lower))
+    assert poisson_surprise(3, 3.0) == 0.0
+    # Past the exact range, Wilson-Hilferty: within a few per cent of the normal approximation of a large mean.
+    assert poisson_surprise(10_300, 10_000.0) == pytest.approx(3.0, rel=0.02)
+    assert poisson_surprise(9_700, 10_000.0) == pytest.approx(-3.0, rel=0.02)
+
+
+def test_poisson_spike_scales_an_overdispersed_series():
+    scorer = PoissonSpikeScorer(alpha=0.5, min_history=2)
+    state = {"n": 10, "m": 4.0, "v": 16.0}  # variance four times the mean: dispersion 4
+    # 20 of a mean of 4 reads as 5 of a mean of 1.
+    assert scorer.score(state, 20.0, 0.0) == pytest.approx(poisson_surprise(5, 1.0))
+    plain = {"n": 10, "m": 4.0, "v": 2.0}  # under-dispersed: read as plain Poisson
+    assert scorer.score(plain, 20.0, 0.0) == pytest.approx(poisson_surprise(20, 4.0))
+    quiet = {"n": 10, "m": 0.0, "v": 0.0}  # nothing for weeks: the mean is floored at min_rate
+    assert scorer.score(quiet, 1.0, 0.0) == pytest.approx(poisson_surprise(1, 0.05))
+    with pytest.raises(ValueError, match="negative"):
+        scorer.score_one(state, -1.0, 1.0)
+
+
+def test_likelihood_waits_for_the_inner_scorer_then_its_own_history():
+    scorer = LikelihoodScorer(EwmaScorer(alpha=0.5, min_history=3), short=2, min_history=4)
+    state, scores = None, []
+    for t, x in enumerate([1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 9.0]):
+        state, s = scorer.score_one(state, x, float(t))
+        scores.append(s)
+    assert scores[:7] == [0.0] * 7 and scores[7] > 0  # 3 values for the inner scorer, then 4 inner scores
+    assert state["c"] == 8 and state["n"] == 5 and len(state["s"]) == 2
+
+
+def test_likelihood_by_hand():
+    scorer = LikelihoodScorer(EwmaScorer(alpha=0.1, min_history=3), short=3, min_history=10)
+    state = {"i": {"n": 10, "m": 0.0, "v": 1.0}, "c": 10, "s": [1.0, 1.0], "n": 50, "m": 1.0, "v": 0.25}
+    # The inner z of 4.0 is 4; the last three inner scores average 2; against a mean of 1 and sd of 0.5: 2.
+    assert scorer.score(state, 4.0, 11.0) == pytest.approx(2.0)
+    assert scorer.score(state, -4.0, 11.0) == pytest.approx(2.0)  # a departure either way
+
+
+def test_seasonal_by_hand():
+    scorer = SeasonalScorer(period_s=10.0, buckets=2, alpha=0.5, gamma=0.5, min_history=2)
+    state = scorer.learn(None, 4.0, 0.0)
+    assert state == {"n": 1, "l": 4.0, "o": [0.0, 0.0], "v": 0.0} and scorer.score(state, 9.0, 6.0) == 0.0
+    state = scorer.learn(state, 6.0, 6.0)  # slot 1 (6 of 10 s): error 2
+    # variance 0.5 * (0 + 0.5 * 2^2) = 1; level 4 + 0.5 * (6 - 4) = 5; slot 1's offset 0.5 * (6 - 5) = 0.5
+    assert state == {"n": 2, "l": 5.0, "o": [0.0, 0.5], "v": 1.0}
+    assert scorer.score(state, 7.0, 16.0) == pytest.approx(1.5)  # slot 1 again: 7 - 5 - 0.5
+    assert scorer.score(state, 7.0, 12.0) == pytest.approx(2.0)  # slot 0: 7 - 5
+
+
+def test_cusum_over_a_seasonal_baseline_keeps_both_states_in_one():
+    scorer = CusumScorer(k=0.5, baseline=SeasonalScorer(period_s=10.0, buckets=2, min_history=3))
+    state = learn_all(scorer, [1.0, 5.0] * 6)
+    assert {"n", "l", "o", "v", "p", "q"} == set(state) and scorer.min_history == 3

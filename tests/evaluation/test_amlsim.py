@@ -10,7 +10,7 @@ import pytest
 from detectors.config import DetectorConfig
 from streams.amlsim import (
     AmlsimDataError, accounts_of, detector_events, evaluate_amlsim, payment_events, read_sample, run_detectors,
-    shuffled, sized_for,
+    same_day_repeats, shuffled, sized_for,
 )
 from streams.cli import main
 from streams.codec import decode_event
@@ -77,6 +77,19 @@ def test_scores_worked_by_hand(sample_dir, tmp_path):
     # Baselines at the same budget (11): the smallest senders are the 8 SAR senders, then 22, 20 and 21.
     small = result["baselines"]["small_amount_senders"]
     assert (small["flagged"], small["precision"], small["recall"]) == (11, round(8 / 11, 4), round(8 / 9, 4))
+    # Each detector alone: fan_in names 10..13 and 15 (5, all SAR); round_tripping 0,1,2 and 20,21,22.
+    by = result["by_detector"]
+    assert (by["fan_in"]["flagged"], by["fan_in"]["precision"]) == (5, 1.0)
+    assert (by["round_tripping"]["flagged"], by["round_tripping"]["precision"]) == (6, 0.5)
+
+
+def test_same_day_repeats_count_the_groups_an_account_is_in(sample_dir):
+    sample = read_sample(sample_dir)
+    twice = dataclasses.replace(sample, source=np.append(sample.source, [0, 20]), target=np.append(sample.target, [1, 25]),
+                                value=np.append(sample.value, [14.0, 99.0]), step=np.append(sample.step, [1, 30]))
+    repeats = same_day_repeats(twice)
+    assert {n for n, c in repeats.items() if c} == {0, 1} and repeats[0] == 1.0
+    assert not any(same_day_repeats(sample).values())
 
 
 def test_shuffling_keeps_structure_and_timing(sample_dir):

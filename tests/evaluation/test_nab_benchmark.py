@@ -86,3 +86,14 @@ def test_a_series_without_windows_is_an_error_naming_it(corpus, capsys):
     (data / "quiet" / "extra.csv").write_text("timestamp,value\n2024-03-01 00:00:00,1\n")
     assert main(["evaluate", "nab", "--data", str(data), "--windows", str(windows), "--out", str(out)]) == 2
     assert "quiet/extra.csv" in capsys.readouterr().err
+
+
+def test_select_prints_the_rule_and_its_held_out_figures(corpus, capsys):
+    data, windows, out = corpus
+    assert main(["evaluate", "nab", "--data", str(data), "--windows", str(windows), "--out", str(out), "--select",
+                 "--json"]) == 0
+    printed = orjson.loads(capsys.readouterr().out)
+    assert set(printed) == {"default", "nested", "in_sample", "candidates", "seconds"}
+    assert set(printed["nested"]) == {"synthetic", "overall"}  # the one category with a window, held out
+    assert printed["default"]["name"] in printed["candidates"] and set(printed["in_sample"]) == PROFILE_NAMES
+    assert not out.exists()  # --select writes no results

@@ -60,3 +60,30 @@ def test_replay_writes_alerts_and_rejects_bad_lines_with_line_numbers(tmp_path):
     assert before, "the generated file should hold scenarios"
     untouched = {a["alert_id"] for a in before if not dropped & set(a["evidence"]["event_ids"])}
     assert untouched <= after
+
+
+def test_replay_tiers_and_deadlines_by_the_configured_alert_policy(tmp_path, monkeypatch):
+    events = tmp_path / "events.jsonl"
+    assert main(["generate", "--seed", "3", "--events", "2000", "--out", str(events)]) == 0
+    thresholds = tmp_path / "thresholds.json"
+    thresholds.write_bytes(orjson.dumps({"alert_policy": {"ack_deadline_s": {"medium": 3600.0}}}))
+
+    def medium_deadlines(env: str | None) -> set:
+        if env:
+            monkeypatch.setenv("RISKWATCH_THRESHOLDS", env)
+        alerts = tmp_path / "alerts.jsonl"
+        assert main(["replay", str(events), "--out", str(alerts)]) == 0
+        records = [orjson.loads(line) for line in alerts.read_bytes().splitlines()]
+        return {a["ack_deadline"] is not None for a in records if a["tier"] == "medium"}
+
+    assert medium_deadlines(None) == {False}  # by default only high and critical have a deadline
+    assert medium_deadlines(str(thresholds)) == {True}
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    command = [sys.executable, "-m", "streams.cli", "generate", "--seed", "1", "--events", "20000", "--out", "/dev/stdout"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline().startswith(b"{")
+    process.stdout.close()  # what `| head -1` does
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 141 and b"Traceback" not in stderr

@@ -32,7 +32,8 @@ def ticks(until_hours: float) -> list[GeneratedEvent]:
 
 
 def test_sweeps_are_those_of_the_replay_loop():
-    assert sweep_times([0.0, 1000.0, 3600.0, 3700.0, 7300.0, 7300.0, 9000.0]) == [3600.0, 7300.0]
+    # One sweep to each hour boundary that an event reaches, the first event's own included.
+    assert sweep_times([10.0, 1000.0, 3600.0, 3700.0, 7300.0, 7300.0, 9000.0]) == [0.0, 3600.0, 7200.0]
     events = sorted(ticks(5) + [policy("policy_issued", 0.1, "P1", product_id="PR1")], key=lambda e: e.time)
     seen = []
     engine = RiskEngine(DetectorConfig())

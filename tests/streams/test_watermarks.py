@@ -1,0 +1,76 @@
+"""The worker's event-time bookkeeping (streams/watermarks.py), without a broker."""
+from __future__ import annotations
+
+import math
+
+from streams.watermarks import (
+    LowWatermark,
+    ReorderBuffer,
+    SourceMarks,
+    SweepGrid,
+    expected_sources,
+    sweep_boundary,
+)
+
+
+def test_sweep_boundaries_are_hours_of_event_time():
+    assert sweep_boundary(7199.0) == 3600.0
+    assert sweep_boundary(7200.0) == 7200.0
+    assert sweep_boundary(float("-inf")) == float("-inf")
+    grid = SweepGrid()
+    assert [grid.due(t) for t in (10.0, 3599.0, 3600.0, 3700.0, 11000.0, 9000.0)] == [
+        0.0, None, 3600.0, None, 10800.0, None]
+
+
+def test_sources_are_marked_with_what_was_handled_and_whether_anything_is_left():
+    marks = SourceMarks()
+    marks.handled(("policy", 0), 0, 100.0)
+    marks.handled(("payment", 0), 4, 900.0)
+    marks.handled(("payment", 0), 5, None)  # dead-lettered: moves the offset, not the time
+    # policy:0 has 3 more messages; payment:0 is read to its end; complaint:0 is empty;
+    # complaint:1's end is not known yet.
+    out = marks.marks({("policy", 0): 4, ("payment", 0): 6, ("complaint", 0): 0, ("complaint", 1): None})
+    assert out == {"policy:0": [100.0, False], "payment:0": [900.0, True], "complaint:0": [None, True]}
+
+
+def test_the_low_watermark_waits_for_every_source_and_skips_idle_ones():
+    low = LowWatermark(expected_sources(["policy", "payment"], 2))
+    assert low.expected == {"policy:0", "policy:1", "payment:0", "payment:1"}
+    low.update({"policy:0": [50.0, False], "policy:1": [70.0, False], "payment:0": [60.0, True]})
+    assert (low.release_to, low.value) == (-math.inf, -math.inf)  # payment:1 has not reported
+    low.update({"payment:1": [None, True], "other:0": [1.0, False]})
+    assert (low.release_to, low.value) == (50.0, 50.0)  # idle payment sources do not hold back
+    low.update({"policy:0": [10.0, False]})  # an older mark (another worker's, say) is ignored
+    assert low.value == 50.0
+    low.update({"policy:0": [90.0, True], "policy:1": [70.0, True]})
+    # Every source idle: every held event may go, and state advances to the newest time.
+    assert (low.release_to, low.value) == (math.inf, 90.0)
+
+
+def test_held_events_come_out_in_event_time_order():
+    buffer = ReorderBuffer()
+    for time, name in [(30.0, "c"), (10.0, "a"), (20.0, "b"), (10.0, "a2"), (50.0, "e")]:
+        assert buffer.push(time, name) == []
+    assert buffer.release(25.0) == ["a", "a2", "b"]  # ties in arrival order
+    assert buffer.push(20.0, "late") == ["late"]  # behind the watermark: straight through
+    assert buffer.release(20.0) == []
+    assert buffer.release(60.0) == ["c", "e"]
+    assert len(buffer) == 0
+
+
+def test_releasing_everything_keeps_later_events_in_order():
+    buffer = ReorderBuffer()
+    buffer.push(30.0, "b")
+    buffer.push(10.0, "a")
+    assert buffer.release(math.inf) == ["a", "b"]
+    assert buffer.push(20.0, "late") == ["late"]  # older than what went: no point holding it
+    assert buffer.push(40.0, "c") == []  # newer: held for the next marks
+    assert buffer.release(45.0) == ["c"]
+
+
+def test_over_capacity_the_oldest_goes_early():
+    buffer = ReorderBuffer(capacity=2)
+    assert buffer.push(30.0, "c") == []
+    assert buffer.push(10.0, "a") == []
+    assert buffer.push(20.0, "b") == ["a"]
+    assert buffer.release(100.0) == ["b", "c"]
