@@ -199,6 +199,7 @@ class CustomerAmountAnomalyDetector(AmountAnomalyDetector):
     """
 
     name = "amount_anomaly_customer"
+    typologies = (TYPOLOGY,)
     keyspace = "customer"
 
     def key(self, event: Event) -> str | None:
@@ -222,6 +223,7 @@ class ProductAmountAnomalyDetector(AmountAnomalyDetector):
     """
 
     name = "amount_anomaly_product"
+    typologies = (TYPOLOGY,)
     keyspace = "product"
 
     def key(self, event: Event) -> str | None:

@@ -105,6 +105,7 @@ class BannedPhraseDetector(Detector):
     """
 
     name = "banned_phrases"
+    typologies = (TYPOLOGY,)
     version = "1"
     event_types = frozenset({"sale_recorded"})
     keyspace = None

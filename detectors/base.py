@@ -90,6 +90,9 @@ class Detector(ABC):
     #: The entity type of findings when it is not the keyspace (e.g. state kept
     #: per branch to compare each agent with its peers, findings on the agent).
     finding_entity: ClassVar[str | None] = None
+    #: Every typology its findings carry, when that is not just its ``typology``
+    #: attribute (runbooks and documentation list them; see :func:`registered_typologies`).
+    typologies: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def key(self, event: Event) -> str | None:
@@ -124,3 +127,16 @@ def register(config_attr: str) -> Callable[[type[Detector]], type[Detector]]:
         return cls
 
     return decorate
+
+
+def typologies_of(cls: type[Detector]) -> tuple[str, ...]:
+    """The typologies a detector class declares: ``typologies``, else its ``typology``."""
+    if cls.typologies:
+        return cls.typologies
+    typology = getattr(cls, "typology", None)
+    return (typology,) if isinstance(typology, str) else ()
+
+
+def registered_typologies() -> list[str]:
+    """Every typology of every registered detector, sorted (each needs a runbook)."""
+    return sorted({t for cls, _ in REGISTRY.values() for t in typologies_of(cls)})

@@ -61,6 +61,7 @@ class BranchAccountabilityDetector(Detector):
     """
 
     name = "branch_accountability"
+    typology = TYPOLOGY
     version = "1"
     event_types = frozenset({"alert_confirmed"})
     keyspace = "branch"

@@ -64,6 +64,7 @@ class CallbackDetector(DeadlineDetector):
     """
 
     name = "callbacks"
+    typologies = (FAILED, MISSING)
     version = "1"
     event_types = frozenset({"policy_issued", "callback_completed", "callback_failed"})
     keyspace = "policy"

@@ -63,6 +63,7 @@ class ChurningDetector(Detector):
     """
 
     name = "churning"
+    typologies = (TYPOLOGY,)
     version = "1"
     event_types = EXITS | ENTRIES
     keyspace = "customer"

@@ -145,6 +145,7 @@ class ClaimPayeeMismatchDetector(PolicyClaimDetector):
     """
 
     name = "claim_payee_mismatch"
+    typologies = ("claim_payee_mismatch",)
 
     def __init__(self, config: ClaimPayeeMismatchConfig) -> None:
         self.config = config
@@ -189,6 +190,7 @@ class EarlyClaimDetector(PolicyClaimDetector):
     """
 
     name = "early_claim"
+    typologies = ("early_claim",)
 
     def __init__(self, config: EarlyClaimConfig) -> None:
         self.config = config

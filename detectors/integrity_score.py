@@ -113,6 +113,7 @@ class IntegrityScoreDetector(Detector):
     """
 
     name = "integrity_score"
+    typologies = (TYPOLOGY,)
     version = "1"
     event_types = frozenset({"sale_recorded", "callback_failed", "cooling_off_cancelled", "complaint_filed",
                              "alert_confirmed"})

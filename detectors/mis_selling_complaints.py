@@ -42,6 +42,7 @@ class MisSellingComplaintDetector(Detector):
     """
 
     name = "mis_selling_complaint"
+    typologies = (TYPOLOGY,)
     version = "1"
     event_types = frozenset({"complaint_filed"})
     keyspace = None

@@ -97,6 +97,21 @@ class PartnerContractConfig:
         Tier(self.tier)
 
 
+def compliance_counts(policies: dict[str, list]) -> tuple[int, int]:
+    """(policies sold, those with a mis-selling signal) in a book folded by
+    :meth:`PartnerComplianceDetector.fold`; the compliance rate is ``1 - flagged / sold``."""
+    sold = [e for e in policies.values() if e[0] is not None]
+    return len(sold), sum(1 for e in sold if e[2])
+
+
+def contract_figures(policies: dict[str, list], max_deviation: float) -> tuple[int, int, float]:
+    """(policies, those off contract by more than ``max_deviation``, mean relative
+    deviation) of a book folded by :meth:`PartnerContractDetector.fold`."""
+    deviations = [e[1] for e in policies.values()]
+    n = len(deviations)
+    return n, sum(1 for d in deviations if d > max_deviation), (sum(deviations) / n if n else 0.0)
+
+
 # State: {"p": {policy id: entry (the subclass's)}, "l": latest event time,
 #         "w": window_start of the alert on the current breach, or None while within target}
 class PartnerKpiCore(Detector):
@@ -195,10 +210,13 @@ class PartnerComplianceDetector(PartnerKpiCore):
         self.matcher = PhraseMatcher(config.phrases_file) if "banned_phrase" in config.signals else None
         self.rules = SuitabilityRules(config.suitability_rules_file) if "unsuitable_sale" in config.signals else None
 
+    def counts_complaint(self, event: Event) -> bool:
+        """Whether a filed complaint is a mis-selling signal under this configuration."""
+        return ("mis_selling_complaint" in self.config.signals
+                and event.category in self.config.complaint_categories)
+
     def key(self, event: Event) -> str | None:
-        if event.event_type == "complaint_filed" and (
-                "mis_selling_complaint" not in self.config.signals
-                or event.category not in self.config.complaint_categories):
+        if event.event_type == "complaint_filed" and not self.counts_complaint(event):
             return None
         return event.partner_id
 
@@ -221,7 +239,7 @@ class PartnerComplianceDetector(PartnerKpiCore):
             entry[2] = [s for s in entry[2] if s[0] != event.event_id]
             entry[2] += [[event.event_id, kind] for kind in self._sale_signals(event)]
         else:
-            if self.key(event) is None:
+            if not self.counts_complaint(event):
                 return False
             entry = entry or [None, event.time, []]
             if any(s[0] == event.event_id for s in entry[2]):
@@ -238,9 +256,8 @@ class PartnerComplianceDetector(PartnerKpiCore):
 
     def judge(self, policies: dict[str, list], event: Event | None) -> tuple[str, float, str, dict[str, Any]] | None:
         cfg = self.config
-        sold = [e for e in policies.values() if e[0] is not None]
-        flagged = [e for e in sold if e[2]]
-        n, k = len(sold), len(flagged)
+        n, k = compliance_counts(policies)
+        flagged = [e for e in policies.values() if e[0] is not None and e[2]]
         if k < cfg.min_signals or k / n <= 1 - cfg.target_rate:
             return None
         tail = binomial_sf(k, n, 1 - cfg.target_rate)
@@ -314,10 +331,8 @@ class PartnerContractDetector(PartnerKpiCore):
 
     def judge(self, policies: dict[str, list], event: Event | None) -> tuple[str, float, str, dict[str, Any]] | None:
         cfg = self.config
-        n = len(policies)
-        deviations = [e[1] for e in policies.values()]
+        n, _, mean = contract_figures(policies, cfg.max_deviation)
         off = sorted((e for e in policies.values() if e[1] > cfg.max_deviation), key=lambda e: e[0])
-        mean = sum(deviations) / n if n else 0.0
         if n < cfg.min_policies or len(off) < cfg.min_off_contract or mean <= cfg.max_deviation:
             return None
         ids = [e[2] for e in off]

@@ -74,6 +74,7 @@ class RapidInOutDetector(Detector):
     """
 
     name = "rapid_in_out"
+    typologies = (TYPOLOGY,)
     version = "1"
     event_types = frozenset({"premium_paid"}) | OUT
     keyspace = "policy"

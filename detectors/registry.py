@@ -146,5 +146,8 @@ class PartnerRegistry:
         record = self.record(partner_id)
         return None if record is None else record.standing(at)
 
+    def partner_ids(self) -> list[str]:
+        return list(self.records)
+
     def __len__(self) -> int:
         return len(self.records)

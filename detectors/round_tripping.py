@@ -94,6 +94,7 @@ class RoundTrippingDetector(Detector):
     """
 
     name = "round_tripping"
+    typologies = (TYPOLOGY,)
     version = "1"
     event_types = frozenset({"premium_paid"}) | PAYOUTS
     keyspace = "graph"

@@ -85,6 +85,7 @@ class StructuringDetector(Detector):
     """
 
     name = "structuring"
+    typologies = (TYPOLOGY,)
     version = "1"
     event_types = frozenset({"premium_paid"})
     keyspace = "account"
@@ -234,6 +235,7 @@ class CustomerStructuringDetector(StructuringDetector):
     """
 
     name = "structuring_customer"
+    typologies = (TYPOLOGY,)
     keyspace = "customer"
 
     def key(self, event: Event) -> str | None:

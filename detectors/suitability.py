@@ -193,6 +193,7 @@ class RiskLevelSuitability(SuitabilityDetector):
     """
 
     name = "suitability_risk_level"
+    typologies = ("unsuitable_risk_level",)  # as the shipped rules name it
     rule = "risk_level"
 
 
@@ -208,6 +209,7 @@ class ElderlySuitability(SuitabilityDetector):
     """
 
     name = "suitability_elderly"
+    typologies = ("elderly_unsuitable_product",)  # as the shipped rules name it
     rule = "elderly"
 
 
@@ -224,4 +226,5 @@ class AffordabilitySuitability(SuitabilityDetector):
     """
 
     name = "suitability_affordability"
+    typologies = ("premium_unaffordable",)  # as the shipped rules name it
     rule = "affordability"

@@ -68,6 +68,7 @@ class ThirdPartyPayerDetector(Detector):
     """
 
     name = "third_party_payer"
+    typologies = (TYPOLOGY,)
     version = "1"
     event_types = frozenset({"premium_paid", policy_facts.ISSUED})
     keyspace = "policy"

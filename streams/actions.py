@@ -6,6 +6,8 @@ the partition holding that subject's alerts:
 * ``{"action": "ack", "alert_id", "subject", "who", "at"}``
 * ``{"action": "resolve", "alert_id", "subject", "who", "at", "disposition": "confirmed" | "false_positive"}``
 * ``{"action": "suppress", "subject", "entity_type", "entity_id", "typology", "until", "reason", "who", "at"}``
+* ``{"action": "scorecards", "who", "at"}``: publish every partner and branch scorecard held
+  to ``risk.scorecards`` now (no subject: every partition answers)
 
 ``at`` and ``until`` are ISO-8601 times with an offset. A bad action raises
 :class:`streams.codec.InvalidEvent` and goes to ``risk.alert-actions.dlq``.
@@ -22,6 +24,7 @@ ACTIONS = {
     "ack": ("alert_id", "subject", "who", "at"),
     "resolve": ("alert_id", "subject", "who", "at", "disposition"),
     "suppress": ("subject", "entity_type", "entity_id", "typology", "until", "reason", "who", "at"),
+    "scorecards": ("who", "at"),
 }
 DISPOSITIONS = ("confirmed", "false_positive")
 _TIMES = ("at", "until")
@@ -52,4 +55,4 @@ def decode_action(raw: bytes | str) -> dict[str, Any]:
 
 def encode_action(action: dict[str, Any]) -> tuple[bytes, bytes]:
     """(key, value) of an action message, for tools and tests that send actions."""
-    return action["subject"].encode(), orjson.dumps(action)
+    return action.get("subject", action["action"]).encode(), orjson.dumps(action)

@@ -7,6 +7,7 @@ Data flow::
               +-- re-keyed by entity (account, agent...) --> riskwatch.keyed-events           |
                       --> stateful detectors (table riskwatch-state) --findings--------------+
     risk.alert-actions (ack, resolve, suppress) --validate--------------------------------+
+              (scorecards: a request to every keyed partition)                           |
                                                                                           v
     riskwatch.findings (keyed by subject; also watermark ticks) --> alert book (table riskwatch-alert-book)
               --> risk.alerts (every record) + risk.alerts.state (latest per id) + Alertmanager (high, critical)
@@ -17,6 +18,9 @@ sweeps its entities when the minimum of those passes an hour boundary, and
 tells the alert stage, which does the same over the keyed partitions
 (:mod:`streams.watermarks`). That is why the worker fires the same timers as
 ``replay``, however unevenly the input topics are read.
+
+    events and alert records, re-keyed by branch --> scorecards (table riskwatch-scorecards)
+              --> risk.scorecards when a quarter closes (event time) or on a ``scorecards`` action
 
 Re-keying puts all events of one entity on one partition of the keyed topic,
 so its state lives in exactly one worker even when several share the load.
@@ -40,6 +44,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from alerts.alertmanager import AlertmanagerPusher
 from alerts.book import Disposition, Outcome
 from alerts.model import iso_time
+from alerts.scorecards import RegistryProfiles, ScorecardCore
 from detectors.base import Finding, Tier
 from detectors.events import Event
 from detectors.registry import PartnerRecord, PartnerRegistry
@@ -58,6 +63,9 @@ STATE_TABLE = "riskwatch-state"
 BOOK_TABLE = "riskwatch-alert-book"
 #: Every worker holds the whole partner registry: a global table filled from ``partner.registry``.
 REGISTRY_TABLE = "riskwatch-partner-registry"
+SCORECARD_TABLE = "riskwatch-scorecards"
+#: Keyspaces of the keyed topic that feed the scorecards (an event, an alert record, a request to publish).
+SCORECARD_EVENT, SCORECARD_ALERT, SCORECARD_REQUEST = "scorecard", "scorecard-alert", "scorecard-request"
 #: Consumer fetch wait (ms). faust fixes aiokafka's at 1,500 ms, which puts p50
 #: latency near 400 ms on the embedded broker; short waits keep alerts prompt.
 FETCH_MAX_WAIT_MS = 10
@@ -244,6 +252,9 @@ class Worker:
     pusher: AlertmanagerPusher | None = None
     complaint_topic: Any = None
     registry_table: Any = None
+    #: Scorecard state, keys per branch (:mod:`alerts.scorecards`), and its core.
+    scorecards: TableStateStore | None = None
+    scorecard_core: ScorecardCore | None = None
     #: The input stage's progress per source partition (event time, offset).
     sources: SourceMarks = field(default_factory=SourceMarks)
     #: keyed partition -> low watermark over the source partitions, and its sweeps
@@ -270,6 +281,9 @@ class Worker:
             await self.topics["alert_state"].send(key=alert.alert_id.encode(), value=value)
             if self.pusher is not None:
                 self.pusher.submit(alert)
+            branch = self.scorecard_core.branch_of(alert.branch_id, alert.partner_id)
+            if branch is not None:
+                await self.send_scorecard_item(SCORECARD_ALERT, branch, alert.to_dict())
         for verdict in outcome.dispositions:
             if verdict.disposition == "confirmed" and (verdict.agent_id or verdict.branch_id):
                 await self.feed_back_confirmation(verdict)
@@ -317,9 +331,37 @@ class Worker:
             await self.topics["keyed"].send(
                 key=key, value=orjson.dumps([keyspace, entity, payload]),
                 partition=partition_for(key, self.settings.partitions))
+        branch = self.scorecard_core.route(event)
+        if branch is not None:
+            await self.send_scorecard_item(SCORECARD_EVENT, branch, payload or event.to_dict())
         # After the sends: a mark sent from here on follows this event's keyed messages.
         self.sources.handled(source, message.offset, event.time)
         self.metrics.processing_seconds.labels("decode").observe(time.perf_counter() - started)
+
+    async def send_scorecard_item(self, kind: str, branch: str, payload: dict[str, Any]) -> None:
+        """An event or alert record to the keyed partition that holds ``branch``'s scorecards."""
+        key = route_key(SCORECARD_EVENT, branch)
+        await self.topics["keyed"].send(key=key, value=orjson.dumps([kind, branch, payload]),
+                                        partition=partition_for(key, self.settings.partitions))
+
+    def _owned_branches(self, partition: int) -> list[str]:
+        return [b for b in self.scorecard_core.branches(self.scorecards)
+                if partition_for(route_key(SCORECARD_EVENT, b), self.settings.partitions) == partition]
+
+    async def publish_scorecards(self, branch: str, periods: list[str] | None, reason: str) -> None:
+        for card in self.scorecard_core.scorecards(self.scorecards, branch, periods):
+            key = f"{card['scope']}:{card['id']}:{card['period']}".encode()
+            await self.topics["scorecards"].send(key=key, value=orjson.dumps(card))
+            self.metrics.scorecard_published(card, reason)
+
+    async def handle_scorecard_item(self, kind: str, branch: str, payload: dict[str, Any], partition: int) -> None:
+        """An alert record folded into its branch's scorecards, or a request to publish them all."""
+        self.metrics.scorecard_items.labels(kind).inc()
+        if kind == SCORECARD_ALERT:
+            self.scorecard_core.observe_alert(payload, self.scorecards, branch)
+        else:  # a request: every quarter held for the branches of this partition
+            for owned in self._owned_branches(partition):
+                await self.publish_scorecards(owned, None, "request")
 
     async def handle_keyed(self, item: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
         """One message of the keyed topic: an event, held until the partition's low
@@ -335,12 +377,21 @@ class Worker:
             await ack(item)
             return
         keyspace, entity, payload = value
+        if keyspace in (SCORECARD_ALERT, SCORECARD_REQUEST):  # applied as they come: no event time to wait for
+            await self.handle_scorecard_item(keyspace, entity, payload, partition)
+            await ack(item)
+            return
         event = Event.from_trusted_dict(payload)
         for ready in waiting.push(event.time, (event, keyspace, entity, item)):
             await self._detect_keyed(*ready, ack)
 
     async def _detect_keyed(self, event: Event, keyspace: str, entity: str, item: Any,
                             ack: Callable[[Any], Awaitable[Any]]) -> None:
+        if keyspace == SCORECARD_EVENT:  # released in event-time order like the detectors' events
+            self.scorecard_core.observe(event, self.scorecards, entity)
+            await ack(item)
+            self.metrics.scorecard_items.labels(keyspace).inc()
+            return
         started = time.perf_counter()
         await self.send_findings(self.engine.detect_keyed(event, keyspace, entity, self.store))
         await ack(item)
@@ -368,6 +419,10 @@ class Worker:
             if routed and partition_for(route_key(*routed), self.settings.partitions) == partition:
                 owned.append(key)
         await self.send_findings(self.engine.advance_detectors(boundary, self.store, owned))
+        for branch in self._owned_branches(partition):
+            closed = self.scorecard_core.advance(self.scorecards, branch, boundary)
+            if closed:
+                await self.publish_scorecards(branch, closed, "close")
         tick = orjson.dumps({"tick": boundary, "from": str(partition)})
         for target in range(self.settings.partitions):
             await self.topics["findings"].send(key=b"tick", value=tick, partition=target)
@@ -399,6 +454,11 @@ class Worker:
             action = decode_action(message.value or b"")
         except InvalidEvent as error:
             await self.dead_letter_message(self.settings.topics.actions, message, error)
+            return
+        if action["action"] == "scorecards":  # every partition publishes the scorecards it holds
+            request = orjson.dumps([SCORECARD_REQUEST, "", action])
+            for partition in range(self.settings.partitions):
+                await self.topics["keyed"].send(key=b"scorecards", value=request, partition=partition)
             return
         subject = action["subject"].encode()
         await self.topics["findings"].send(key=subject, value=orjson.dumps({"action": action}),
@@ -449,7 +509,8 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
     _short_fetch_wait()
     if settings.broker_profile == "embedded":
         patch_faust_recovery(settings.bootstrap_servers)
-    engine = engine or RiskEngine(settings.detectors, policy=settings.alert_policy, timed=True)
+    engine = engine or RiskEngine(settings.detectors, policy=settings.alert_policy, timed=True,
+                                  runbook_base_url=settings.runbook_base_url)
     metrics = metrics or Metrics()
     metrics.build_info.info({"version": riskwatch_version(), "config_version": engine.config_version})
     app = faust.App(settings.app_id, **faust_settings(settings))
@@ -463,6 +524,8 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
     registry_table = app.GlobalTable(REGISTRY_TABLE, default=None, partitions=1, recovery_buffer_size=1,
                                      use_partitioner=True, key_type=bytes, value_type=bytes)
     engine.registry = PartnerRegistry(RegistryTableRecords(registry_table))
+    scorecards = app.Table(SCORECARD_TABLE, default=None, partitions=settings.partitions, key_type=bytes,
+                           value_type=bytes)
     pusher = None
     if settings.alertmanager_url:
         pusher = AlertmanagerPusher(settings.alertmanager_url, on_result=metrics.alertmanager_result,
@@ -474,6 +537,7 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
             "alert_state": app.topic(names.alert_state, **raw),
             "keyed": app.topic(names.keyed, partitions=settings.partitions, **raw),
             "findings": app.topic(names.findings, partitions=settings.partitions, **raw),
+            "scorecards": app.topic(names.scorecards, **raw),
         },
         dead_letter={t: app.topic(names.dead_letter(t), **raw) for t in names.consumed},
         store=TableStateStore(table),
@@ -481,6 +545,8 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
         pusher=pusher,
         complaint_topic=app.topic(names.complaint, **raw),
         registry_table=registry_table,
+        scorecards=TableStateStore(scorecards),
+        scorecard_core=ScorecardCore(settings.detectors, profiles=RegistryProfiles(engine.registry)),
     )
 
     for stream_name, topic_name in names.inputs.items():

@@ -92,10 +92,10 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
         events = int(args.rate * args.duration)
     start = args.start
     if start is None and args.out is None:
-        start = time.time() - duration_days(events) * 86_400.0  # to the topics: a timeline ending now
+        start = time.time() - (args.days or duration_days(events)) * 86_400.0  # to the topics: a timeline ending now
     mix = args.scenarios if args.scenarios is not None else scale_scenarios(events)
     try:
-        config = GeneratorConfig(seed=args.seed, events=events, benign=not args.no_benign, scenario_mix=mix,
+        config = GeneratorConfig(seed=args.seed, events=events, benign=not args.no_benign, scenario_mix=mix, days=args.days,
                                  **({"start": start} if start is not None else {}))
         generated, truth, registry = generate_with_registry(config)
     except ValueError as exc:
@@ -157,6 +157,38 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.report import assemble, default_period, gather_history, gather_topics
+    from streams.report_html import render
+
+    if (args.events is None) == (not args.from_topics):
+        print("riskwatch report: give EVENTS.jsonl or --from-topics (one of them)", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    if args.from_topics:
+        gathered = gather_topics(settings)
+    else:
+        gathered = gather_history(args.events, settings.detectors, settings.alert_policy,
+                                  max_future_skew_s=settings.max_future_skew_s)
+    period = args.period or default_period(gathered)
+    if period is None:
+        print("riskwatch report: no events or scorecards to report on", file=sys.stderr)
+        return 1
+    try:
+        report = assemble(gathered, period)
+    except ValueError as exc:
+        print(f"riskwatch report: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        args.out.write_bytes(render(report))
+    if args.json:
+        print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    print(f"report {period}: {len(report['partners'])} partners, {len(report['branches'])} branches, "
+          f"{len(report['proposals'])} proposals, {report['alerts']['total']} alerts, from {gathered.source} "
+          f"in {time.perf_counter() - started:.2f} s" + (f"; wrote {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
 def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     from streams.tail import printer, tail_alerts
 
@@ -192,7 +224,9 @@ def cmd_act(args: argparse.Namespace, settings: Settings) -> int:
     from streams.actions import decode_action, encode_action
 
     now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
-    action = {"action": args.action, "subject": args.subject, "who": args.who, "at": args.at or now}
+    action = {"action": args.action, "who": args.who, "at": args.at or now}
+    if args.action != "scorecards":
+        action["subject"] = args.subject
     if args.action in ("ack", "resolve"):
         action["alert_id"] = args.alert_id
     if args.action == "resolve":
@@ -260,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-benign", action="store_true", help="inject no benign look-alikes")
     p.add_argument("--start", type=_iso, default=None,
                    help="event time of the timeline's start (default 2026-01-05T00:00:00Z for --out, a day ago for topics)")
+    p.add_argument("--days", type=float, default=None,
+                   help="simulated days to spread the events over, e.g. 92 for a quarter "
+                   "(default: one day per 100000 events)")
     p.add_argument("--out", type=Path, default=None, help="write JSON lines here instead of to the topics")
     p.add_argument("--truth", type=Path, default=None, help="write the injected scenarios here as JSON lines")
     p.set_defaults(func=cmd_generate)
@@ -279,6 +316,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="alerts as JSON lines")
     p.add_argument("--dlq", type=Path, default=None, help="rejected lines with line number and reason")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("report", help="the quarterly partner and branch report (one HTML file) from a history "
+                       "file, or from the scorecard and alert-state topics of a running system")
+    p.add_argument("events", type=Path, nargs="?", default=None, help="JSON-lines history of events")
+    p.add_argument("--from-topics", action="store_true",
+                   help="read risk.scorecards and risk.alerts.state instead of a history file")
+    p.add_argument("--out", type=Path, default=None, metavar="REPORT.html", help="write the HTML report here")
+    p.add_argument("--period", default=None, metavar="2026Q3",
+                   help="calendar quarter (UTC, event time); default: the quarter with the most events "
+                   "(history) or the latest one (topics)")
+    p.add_argument("--json", action="store_true", help="print the report's data as JSON (keys in README)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("tail", help="print alerts from the alert topic")
     p.add_argument("--json", action="store_true", help="one JSON alert per line")
@@ -302,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluations(evaluate)
     add_whatif(sub)
 
-    p = sub.add_parser("act", help="acknowledge, resolve or suppress alerts (writes to the actions topic)")
+    p = sub.add_parser("act", help="acknowledge, resolve or suppress alerts, or ask for the scorecards "
+                       "(writes to the actions topic)")
     acts = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, text in (("ack", "acknowledge an alert (stops its escalation)"),
                        ("resolve", "resolve an alert with a disposition"),
@@ -322,6 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
             a.add_argument("--until", required=True, help="ISO-8601 with offset")
             a.add_argument("--reason", required=True)
         a.set_defaults(func=cmd_act)
+    a = acts.add_parser("scorecards", help="have the worker publish every scorecard it holds to risk.scorecards now")
+    a.add_argument("--who", required=True, help="who asks (an id, not a name)")
+    a.add_argument("--at", default=None, help="when (ISO-8601 with offset; default now)")
+    a.set_defaults(func=cmd_act)
 
     p = sub.add_parser("demo", help="broker, topics, worker and generator together, live in the terminal")
     p.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")

@@ -23,6 +23,7 @@ import detectors.catalog  # noqa: F401  (registers every detector)
 from alerts.book import AlertBook, Outcome, subject_of
 from alerts.model import Alert
 from alerts.policy import AlertPolicyConfig
+from alerts.runbooks import runbook_links
 from detectors.base import REGISTRY, Detector, Finding, State
 from detectors.config import DetectorConfig
 from detectors.events import Event
@@ -76,7 +77,7 @@ def _put(store: StateStore, key: str, state: State) -> None:
 class RiskEngine:
     def __init__(self, config: DetectorConfig, clock: Callable[[], float] = time.time,
                  policy: AlertPolicyConfig | None = None, timed: bool = False,
-                 registry: PartnerRegistry | None = None) -> None:
+                 registry: PartnerRegistry | None = None, runbook_base_url: str | None = None) -> None:
         from streams.settings import config_version
 
         self.config = config
@@ -84,7 +85,7 @@ class RiskEngine:
         self.config_version = config_version(config, self.policy)
         self.detectors = build_detectors(config)
         self.by_name = {d.name: d for d in self.detectors}
-        self.book = AlertBook(self.policy, self.config_version, clock)
+        self.book = AlertBook(self.policy, self.config_version, clock, runbook_links(runbook_base_url))
         #: The partner registry events are judged against (the worker's is a view of its global table).
         self.registry = registry if registry is not None else PartnerRegistry()
         #: detector -> [seconds spent in observe, calls], kept when ``timed`` (the

@@ -14,6 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.book import Outcome
 from alerts.model import Alert, AlertStatus
+from alerts.scorecards import KPI_DIRECTION
+
+#: Scorecard figures exported as gauges.
+SCORECARD_KPIS = ("policies", "premium_received", "claims_paid", "complaints", *KPI_DIRECTION)
 
 
 class Metrics:
@@ -47,6 +51,19 @@ class Metrics:
         self.alerts_by_partner = Counter(
             "riskwatch_alerts_by_partner_total", "Alerts opened, per tier and partner ('none' when unknown).",
             ["tier", "partner"], registry=r)
+        self.scorecard_items = Counter(
+            "riskwatch_scorecard_items_total", "Events, alert records and requests folded into the scorecards, "
+            "per kind (scorecard, scorecard-alert, scorecard-request).", ["kind"], registry=r)
+        self.scorecards_published = Counter(
+            "riskwatch_scorecards_published_total",
+            "Scorecards published to risk.scorecards, per scope (partner, branch) and reason (close, request).",
+            ["scope", "reason"], registry=r)
+        self.scorecard_kpi = Gauge(
+            "riskwatch_scorecard_kpi", "A figure of the latest scorecard published, per scope, partner or branch id "
+            "and KPI (rates as shares, money in CNY).", ["scope", "id", "kpi"], registry=r)
+        self.scorecard_below_target = Gauge(
+            "riskwatch_scorecard_below_target", "KPIs below target on the latest scorecard published, per scope and id.",
+            ["scope", "id"], registry=r)
         self.alert_records = Counter(
             "riskwatch_alert_records_total", "Alert lifecycle records published, per status.", ["status"], registry=r)
         self.open_alerts = Gauge(
@@ -120,6 +137,14 @@ class Metrics:
             self.alerts_by_partner.labels(tier, alert.partner_id or "none").inc()
         elif alert.status == AlertStatus.ESCALATED:
             self.escalations.labels(tier).inc()
+
+    def scorecard_published(self, card: dict, reason: str) -> None:
+        """A scorecard sent to ``risk.scorecards``; its figures as gauges (partner and branch ids are bounded)."""
+        self.scorecards_published.labels(card["scope"], reason).inc()
+        for kpi in SCORECARD_KPIS:
+            if card.get(kpi) is not None:
+                self.scorecard_kpi.labels(card["scope"], card["id"], kpi).set(card[kpi])
+        self.scorecard_below_target.labels(card["scope"], card["id"]).set(len(card["below_target"]))
 
     def alertmanager_result(self, ok: bool, count: int) -> None:
         self.alertmanager_pushes.labels("success" if ok else "failure").inc()

@@ -22,6 +22,8 @@ from alerts.policy import AlertPolicyConfig
 from detectors.config import ConfigError, DetectorConfig, apply_overrides, overlay_section, read_thresholds
 
 DEFAULT_BROKER_URL = "kafka://127.0.0.1:9092"
+#: Placeholder host (like the schemas' $id): set RISKWATCH_RUNBOOK_BASE_URL to where deploy/runbooks is published.
+DEFAULT_RUNBOOK_BASE_URL = "https://riskwatch.example/runbooks"
 
 
 class SettingsError(ValueError):
@@ -46,6 +48,8 @@ class TopicNames:
     findings: str = "riskwatch.findings"
     #: Partner registry records, keyed by partner id (compacted: the latest record is the partner's).
     partner_registry: str = "partner.registry"
+    #: Partner and branch scorecards per quarter, keyed ``scope:id:period`` (compacted: the latest).
+    scorecards: str = "risk.scorecards"
 
     @property
     def inputs(self) -> dict[str, str]:
@@ -64,11 +68,11 @@ class TopicNames:
     def all_topics(self) -> list[str]:
         consumed = self.consumed
         return [*consumed, *(self.dead_letter(t) for t in consumed), self.alerts, self.alert_state, self.keyed,
-                self.findings]
+                self.findings, self.scorecards]
 
     @property
     def compacted(self) -> set[str]:
-        return {self.alert_state, self.partner_registry}
+        return {self.alert_state, self.partner_registry, self.scorecards}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,8 @@ class Settings:
     alert_policy: AlertPolicyConfig = field(default_factory=AlertPolicyConfig)
     #: Alertmanager base URL for paging high and critical alerts; None: no paging.
     alertmanager_url: str | None = None
+    #: Where ``deploy/runbooks/`` is published: every alert links ``<base>/<typology>.md``.
+    runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
 
     @property
     def config_version(self) -> str:
@@ -145,7 +151,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     ``RISKWATCH_DATA_DIR``, ``RISKWATCH_THRESHOLDS`` (a JSON file overriding
     detector defaults), ``RISKWATCH_MAX_FUTURE_SKEW_S`` and
     ``RISKWATCH_ALERTMANAGER_URL`` (e.g. ``http://127.0.0.1:9093``; unset: no paging) and
-    ``RISKWATCH_TOPIC_{POLICY,PAYMENT,COMPLAINT,ALERTS,KEYED,ALERT_STATE,ACTIONS,FINDINGS,PARTNER_REGISTRY}``. An empty
+    ``RISKWATCH_TOPIC_{POLICY,PAYMENT,COMPLAINT,ALERTS,KEYED,ALERT_STATE,ACTIONS,FINDINGS,PARTNER_REGISTRY,SCORECARDS}``,
+    ``RISKWATCH_RUNBOOK_BASE_URL`` (where ``deploy/runbooks`` is published; each alert links
+    ``<base>/<typology>.md``). An empty
     variable counts as unset. A value riskwatch cannot use raises
     :class:`SettingsError` naming the variable.
     """
@@ -153,7 +161,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     defaults = TopicNames()
     names = {}
     for part in ("policy", "payment", "complaint", "alerts", "keyed", "alert_state", "actions", "findings",
-                 "partner_registry"):
+                 "partner_registry", "scorecards"):
         variable = f"RISKWATCH_TOPIC_{part.upper()}"
         topic = _text(env, variable, getattr(defaults, part))
         if not _TOPIC_NAME.fullmatch(topic):
@@ -190,6 +198,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     alertmanager_url = _text(env, "RISKWATCH_ALERTMANAGER_URL", "") or None
     if alertmanager_url is not None and not alertmanager_url.startswith(("http://", "https://")):
         raise SettingsError(f"RISKWATCH_ALERTMANAGER_URL must be an http(s) URL, got {alertmanager_url!r}")
+    runbook_base_url = _text(env, "RISKWATCH_RUNBOOK_BASE_URL", DEFAULT_RUNBOOK_BASE_URL).rstrip("/")
+    if not runbook_base_url.startswith(("http://", "https://")):
+        raise SettingsError(f"RISKWATCH_RUNBOOK_BASE_URL must be an http(s) URL, got {runbook_base_url!r}")
     return Settings(
         broker_url=broker_url,
         topics=topics,
@@ -204,6 +215,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         detectors=detectors,
         alert_policy=alert_policy,
         alertmanager_url=alertmanager_url,
+        runbook_base_url=runbook_base_url,
     )
 
 

@@ -21,8 +21,10 @@ def format_alert(alert: dict) -> str:
 
 def tail_alerts(settings: Settings, *, from_beginning: bool = False, max_alerts: int | None = None,
                 idle_timeout_s: float | None = None, on_alert: Callable[[dict, bytes], None],
-                should_stop: Callable[[], bool] = lambda: False) -> int:
+                should_stop: Callable[[], bool] = lambda: False, topic: str | None = None) -> int:
     """Call ``on_alert`` for each alert until ``max_alerts``, ``idle_timeout_s`` without one, or ``should_stop``.
+
+    ``topic``: another topic of JSON records to read the same way (default the alert topic).
 
     Reads every partition directly (no consumer group), so it never disturbs
     other consumers and starts at once. Returns the number of alerts seen.
@@ -30,12 +32,13 @@ def tail_alerts(settings: Settings, *, from_beginning: bool = False, max_alerts:
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
                              group_id=None, client_id="riskwatch-tail", fetch_max_wait_ms=100)
     try:
-        partitions = consumer.partitions_for_topic(settings.topics.alerts) or set()
+        topic = topic or settings.topics.alerts
+        partitions = consumer.partitions_for_topic(topic) or set()
         deadline = time.monotonic() + 10
         while not partitions and time.monotonic() < deadline:
             time.sleep(0.2)
-            partitions = consumer.partitions_for_topic(settings.topics.alerts) or set()
-        tps = [TopicPartition(settings.topics.alerts, p) for p in sorted(partitions)]
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
         if from_beginning:
             consumer.seek_to_beginning(*tps)

@@ -1,5 +1,6 @@
 """Real services for tests, each on a free loopback port, stopped by PID: an
-HTTP sink for webhooks, Alertmanager, and (for the metrics tests) Prometheus."""
+HTTP sink for webhooks, Alertmanager, (for the metrics tests) Prometheus, and
+headless Chromium (the report's browser test)."""
 from __future__ import annotations
 
 import json
@@ -202,3 +203,17 @@ class Prometheus:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join((self.workdir / "prometheus.log").read_text(errors="replace").splitlines()[-lines:])
+
+
+def headless_chromium(workdir: Path, url: str, *args: str, timeout_s: float = 120.0) -> str:
+    """Run Debian's ``chromium`` headless on ``url`` once (``--screenshot=...``,
+    ``--dump-dom``...) with a profile of its own under ``workdir``, no network
+    services, and return what it printed on stdout (the DOM for ``--dump-dom``)."""
+    profile = workdir / "chromium-profile"
+    profile.mkdir(parents=True, exist_ok=True)
+    argv = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile}", *args, url]
+    done = subprocess.run(argv, capture_output=True, timeout=timeout_s, check=False)
+    assert done.returncode == 0, f"chromium exited {done.returncode}: {done.stderr.decode(errors='replace')[-2000:]}"
+    return done.stdout.decode()

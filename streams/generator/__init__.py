@@ -75,7 +75,7 @@ def generate_with_registry(config: GeneratorConfig) -> tuple[list[GeneratedEvent
     small to hold the scenarios, or the population too small to dedicate
     entities to them.
     """
-    timeline = Timeline.for_events(config.start, config.events)
+    timeline = Timeline.for_events(config.start, config.events, config.days)
     pop = build_population(config.seed, agents=config.agents, branches=config.branches, partners=config.partners,
                            customers=config.customers, products=config.products, start=config.start)
     guard = PhraseGuard()

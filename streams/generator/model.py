@@ -153,10 +153,14 @@ class GeneratorConfig:
     partners: int = 30
     customers: int = 20_000
     products: int = 30
+    #: Simulated days the events spread over (None: one day per 100,000 events, at least one).
+    days: float | None = None
 
     def __post_init__(self) -> None:
         if self.events < 0:
             raise ValueError("events must be zero or more")
+        if self.days is not None and not self.days > 0:
+            raise ValueError("days must be positive")
         for name in ("agents", "branches", "partners", "customers", "products"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

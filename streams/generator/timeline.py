@@ -67,9 +67,11 @@ class Timeline:
         self._cum: dict[str, tuple[list[tuple[int, int]], list[float]]] = {}
 
     @classmethod
-    def for_events(cls, start_s: float, events: int) -> "Timeline":
-        """The timeline for ``events`` events starting at ``start_s`` (epoch seconds)."""
-        return cls(round(start_s * 1000), round(duration_days(events) * DAY_MS))
+    def for_events(cls, start_s: float, events: int, days: float | None = None) -> "Timeline":
+        """The timeline for ``events`` events starting at ``start_s`` (epoch seconds):
+        ``days`` long if given (e.g. a quarter for the quarterly report), else
+        :func:`duration_days` of ``events``."""
+        return cls(round(start_s * 1000), round((days if days is not None else duration_days(events)) * DAY_MS))
 
     @property
     def duration_ms(self) -> int:

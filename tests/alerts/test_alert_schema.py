@@ -26,7 +26,9 @@ def test_every_detector_alert_matches_the_schema():
               agent_id="A9", branch_id="B2", category="other")
         for i in range(3)
     ]
-    alerts = list(run_events(RiskEngine(DetectorConfig(), clock=lambda: 1_767_000_000.0), sorted(events, key=lambda e: e.time)))
+    engine = RiskEngine(DetectorConfig(), clock=lambda: 1_767_000_000.0, runbook_base_url="https://riskwatch.example/runbooks")
+    alerts = list(run_events(engine, sorted(events, key=lambda e: e.time)))
     assert {a.typology for a in alerts} == {"structuring", "misleading_sales_phrase", "complaint_spike"}
     for alert in alerts:
         jsonschema.validate(alert.to_dict(), SCHEMA)
+        assert alert.runbook_url == f"https://riskwatch.example/runbooks/{alert.typology}.md"

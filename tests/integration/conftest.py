@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streams.broker import EmbeddedBroker, free_port
 from streams.metrics import ProgressCounts, scrape_progress
@@ -85,6 +85,14 @@ class RunningSystem:
         return read_topic(self.settings, topic, idle_s=idle_s,
                           until=lambda r: expected is not None and len(r) >= expected)
 
+    def send(self, topic: str, items: list[tuple[bytes, bytes]]) -> None:
+        """Produce ``(key, value)`` messages to ``topic`` and wait until the broker has them."""
+        producer = KafkaProducer(bootstrap_servers=self.settings.bootstrap_servers)
+        for key, value in items:
+            producer.send(topic, key=key, value=value)
+        producer.flush()
+        producer.close()
+
     def alerts(self, expected: int | None = None, idle_s: float = 2.0) -> list[dict]:
         return [orjson.loads(r.value) for r in self.read(self.settings.topics.alerts, expected, idle_s)]
 
@@ -142,6 +150,7 @@ def start_system(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[Callable[..
             "RISKWATCH_TOPIC_ACTIONS": f"risk.alert-actions.{suffix}",
             "RISKWATCH_TOPIC_FINDINGS": f"riskwatch.findings.{suffix}",
             "RISKWATCH_TOPIC_PARTNER_REGISTRY": f"partner.registry.{suffix}",
+            "RISKWATCH_TOPIC_SCORECARDS": f"risk.scorecards.{suffix}",
             "RISKWATCH_METRICS_ADDR": f"127.0.0.1:{port}",
             "RISKWATCH_DATA_DIR": str(tmp_path / f"data-{suffix}"),
             "RISKWATCH_PARTITIONS": "4",

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
-from kafka import KafkaProducer
 
 from services import Alertmanager, WebhookSink, wait_until
 from streams.actions import encode_action
@@ -27,11 +26,7 @@ def _sale(n: int, at: datetime, transcript: str = "这款产品稳赚不赔") ->
 
 
 def _send(system, topic: str, items: list[tuple[bytes, bytes]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=system.settings.bootstrap_servers)
-    for key, value in items:
-        producer.send(topic, key=key, value=value)
-    producer.flush()
-    producer.close()
+    system.send(topic, items)
 
 
 @pytest.fixture
@@ -49,7 +44,8 @@ def alertmanager(tmp_path, webhook):
 
 
 def test_critical_alert_pages_resolves_and_survives_an_alertmanager_outage(start_system, alertmanager, webhook):
-    system = start_system(RISKWATCH_ALERTMANAGER_URL=alertmanager.url)
+    system = start_system(RISKWATCH_ALERTMANAGER_URL=alertmanager.url,
+                          RISKWATCH_RUNBOOK_BASE_URL="https://wiki.example/riskwatch/runbooks")
     policy_topic = system.settings.topics.policy
     now = datetime.now(timezone.utc)
     _send(system, policy_topic, [(b"P-1", orjson.dumps(_sale(1, now - timedelta(minutes=5))))])
@@ -64,6 +60,11 @@ def test_critical_alert_pages_resolves_and_survives_an_alertmanager_outage(start
     alert = system.alerts(expected=1)[0]
     assert labels["alert_id"] == alert["alert_id"]
     assert "稳赚不赔" in paged[0]["annotations"]["summary"]
+    # The on-call person opens the typology's emergency-response runbook from the page itself.
+    runbook = "https://wiki.example/riskwatch/runbooks/misleading_sales_phrase.md"
+    assert paged[0]["annotations"]["runbook_url"] == runbook == alert["runbook_url"]
+    assert [a["annotations"]["runbook_url"] for a in alertmanager.active_alerts()
+            if a["labels"]["alert_id"] == alert["alert_id"]] == [runbook]
 
     # Resolving it through the actions topic resolves it in Alertmanager.
     resolve = {"action": "resolve", "alert_id": alert["alert_id"], "subject": alert["subject"], "who": "risk-1",

@@ -304,3 +304,14 @@ def test_week_long_timeline_scenarios_and_background() -> None:
     facts = label_facts(background, [])
     assert {t.typology for t in facts} <= FACT_TYPOLOGIES
     _check_truth(_alerts(background, registry_records(pop, timeline.start_ms, {})), facts)
+
+
+def test_days_spreads_the_events_over_that_many_simulated_days():
+    config = GeneratorConfig(seed=2, events=4_000, days=30.0)
+    events, _ = generate(config)
+    times = [e.time for e in events]
+    assert len(events) == 4_000
+    assert max(times) < config.start + 30 * 86_400  # (a few scenarios start days before the start)
+    assert max(times) - min(times) > 25 * 86_400  # spread over the month, not one day
+    with pytest.raises(ValueError, match="days"):
+        GeneratorConfig(days=0)

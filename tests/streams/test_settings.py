@@ -42,6 +42,7 @@ def test_every_variable_overrides_its_setting(tmp_path):
         "RISKWATCH_MAX_FUTURE_SKEW_S": "600",
         "RISKWATCH_TOPIC_POLICY": "p", "RISKWATCH_TOPIC_PAYMENT": "pay",
         "RISKWATCH_TOPIC_COMPLAINT": "c", "RISKWATCH_TOPIC_ALERTS": "a", "RISKWATCH_TOPIC_KEYED": "k",
+        "RISKWATCH_TOPIC_SCORECARDS": "sc", "RISKWATCH_RUNBOOK_BASE_URL": "https://wiki.example/runbooks/",
         "UNRELATED": "ignored",
     })
     assert settings.bootstrap_servers == ["k1:9092", "k2:9093"]
@@ -54,7 +55,9 @@ def test_every_variable_overrides_its_setting(tmp_path):
     assert settings.detectors.structuring.min_payments == 4
     assert settings.detectors.version != DetectorConfig().version
     assert settings.max_future_skew_s == 600.0
-    assert settings.topics == TopicNames(policy="p", payment="pay", complaint="c", alerts="a", keyed="k")
+    assert settings.topics == TopicNames(policy="p", payment="pay", complaint="c", alerts="a", keyed="k",
+                                         scorecards="sc")
+    assert settings.runbook_base_url == "https://wiki.example/runbooks"
 
 
 def test_metrics_addr_without_a_host_listens_on_loopback():
@@ -88,6 +91,7 @@ def test_reads_the_process_environment_when_given_none(monkeypatch):
         ("RISKWATCH_TOPIC_ALERTS", "policy.events"),  # the policy stream's topic
         ("RISKWATCH_TOPIC_KEYED", "payment.events.dlq"),  # the payment stream's dead-letter topic
         ("RISKWATCH_THRESHOLDS", "/nonexistent/thresholds.json"),
+        ("RISKWATCH_RUNBOOK_BASE_URL", "wiki/runbooks"),
     ],
 )
 def test_bad_values_raise_naming_the_variable(variable, value):
@@ -134,9 +138,9 @@ def test_topic_names():
         "policy.events", "payment.events", "complaint.events", "risk.alert-actions", "partner.registry",
         "policy.events.dlq", "payment.events.dlq", "complaint.events.dlq", "risk.alert-actions.dlq",
         "partner.registry.dlq",
-        "risk.alerts", "risk.alerts.state", "riskwatch.keyed-events", "riskwatch.findings",
+        "risk.alerts", "risk.alerts.state", "riskwatch.keyed-events", "riskwatch.findings", "risk.scorecards",
     ]
-    assert topics.compacted == {"risk.alerts.state", "partner.registry"}
+    assert topics.compacted == {"risk.alerts.state", "partner.registry", "risk.scorecards"}
 
 
 def test_with_broker_changes_only_the_broker():
