@@ -87,8 +87,9 @@ def read_registry(settings: Settings, idle_s: float = 2.0, timeout_s: float = 60
         consumer.close()
 
 
-def describe_partner(record: PartnerRecord, now: float) -> dict:
-    """What ``partners show`` prints: the record and the status in force at ``now``."""
+def describe_partner(record: PartnerRecord, now: float, scorecard: dict | None = None) -> dict:
+    """What ``partners show`` prints: the record, the status in force at ``now``, and the
+    partner's latest scorecard (its newest quarter on ``risk.scorecards``; None if none yet)."""
     standing = record.standing(now)
     data = record.to_dict()
     data["qualification_valid_until"] = (iso_time(record.qualification_valid_until)
@@ -101,13 +102,29 @@ def describe_partner(record: PartnerRecord, now: float) -> dict:
                     "since": iso_time(standing.status_since) if standing.status_since is not None else None,
                     "may_do_business": standing.status == "active" and not standing.qualification_expired(now),
                     "qualification_expired": standing.qualification_expired(now)},
-        # Seam for the partner scorecard (issue 12, scorecards): the lead adds it here.
+        "scorecard": scorecard,
     }
+
+
+def latest_scorecard(settings: Settings, partner_id: str, idle_s: float = 2.0) -> dict | None:
+    """The newest quarter's latest scorecard of ``partner_id`` on the scorecards topic."""
+    from streams.tail import tail_alerts
+
+    latest: dict[str, dict] = {}
+
+    def keep(card: dict, _raw: bytes) -> None:
+        if isinstance(card, dict) and card.get("scope") == "partner" and card.get("id") == partner_id:
+            latest[str(card.get("period"))] = card  # later records of a quarter replace earlier ones
+
+    tail_alerts(settings, from_beginning=True, idle_timeout_s=idle_s, on_alert=keep, topic=settings.topics.scorecards)
+    return latest[max(latest)] if latest else None
 
 
 def show_partner(settings: Settings, partner_id: str, now: float | None = None) -> dict | None:
     record = read_registry(settings).record(partner_id)
-    return None if record is None else describe_partner(record, time.time() if now is None else now)
+    if record is None:
+        return None
+    return describe_partner(record, time.time() if now is None else now, latest_scorecard(settings, partner_id))
 
 
 def render(description: dict) -> bytes:

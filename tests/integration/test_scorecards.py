@@ -9,6 +9,7 @@ import pytest
 
 from services import wait_until
 from streams.actions import encode_action
+from streams.partners import latest_scorecard
 from streams.cli import main
 
 pytestmark = pytest.mark.integration
@@ -62,6 +63,9 @@ def test_scorecards_on_request_and_at_quarter_close_and_the_report_from_the_topi
     final = wait_until(lambda: [c for c in _cards(system) if c["period"] == "2026Q3" and c["final"]], 90,
                        "the final Q3 scorecards")
     assert {(c["scope"], c["id"]) for c in final} == {("partner", "PT-3"), ("branch", "BR-7")}
+    # `riskwatch partners show` prints the newest quarter's latest scorecard beside the record.
+    shown = latest_scorecard(system.settings, "PT-3")
+    assert (shown["period"], shown["final"], shown["policies"]) == ("2026Q3", True, 3)
 
     # The report reads the same figures back from the topics.
     for name, value in system.env.items():
