@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
-from kafka import KafkaConsumer, TopicPartition
 
 from detectors.registry import PartnerRecord, PartnerRegistry, iso_time
 from streams.codec import InvalidEvent, load_object
 from streams.partner_codec import decode_partner_record, partner_record_from_object
 from streams.publish import event_producer
 from streams.settings import Settings
+from streams.tail import tail_alerts
 
 
 @dataclass
@@ -64,27 +64,18 @@ def load_registry(settings: Settings, path: Path) -> LoadResult:
 
 def read_registry(settings: Settings, idle_s: float = 2.0, timeout_s: float = 60.0) -> PartnerRegistry:
     """The registry as the topic holds it: every valid record, the latest of each partner winning."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
-                             group_id=None, fetch_max_wait_ms=100, client_id="riskwatch-partners")
     registry = PartnerRegistry()
-    try:
-        topic = settings.topics.partner_registry
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        deadline, last = time.monotonic() + timeout_s, time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - last < idle_s:
-            batch = consumer.poll(timeout_ms=200)
-            for records in batch.values():
-                last = time.monotonic()
-                for message in records:
-                    try:
-                        registry.apply(decode_partner_record(message.value or b""))
-                    except InvalidEvent:
-                        continue  # the worker dead-letters it
-        return registry
-    finally:
-        consumer.close()
+    deadline = time.monotonic() + timeout_s
+
+    def apply(_record: dict, raw: bytes) -> None:
+        try:
+            registry.apply(decode_partner_record(raw))
+        except InvalidEvent:
+            pass  # the worker dead-letters it
+
+    tail_alerts(settings, from_beginning=True, idle_timeout_s=idle_s, on_alert=apply,
+                should_stop=lambda: time.monotonic() > deadline, topic=settings.topics.partner_registry)
+    return registry
 
 
 def describe_partner(record: PartnerRecord, now: float, scorecard: dict | None = None) -> dict:
@@ -108,8 +99,6 @@ def describe_partner(record: PartnerRecord, now: float, scorecard: dict | None =
 
 def latest_scorecard(settings: Settings, partner_id: str, idle_s: float = 2.0) -> dict | None:
     """The newest quarter's latest scorecard of ``partner_id`` on the scorecards topic."""
-    from streams.tail import tail_alerts
-
     latest: dict[str, dict] = {}
 
     def keep(card: dict, _raw: bytes) -> None:

@@ -16,6 +16,7 @@ from streams.codec import decode_event
 from streams.engine import RiskEngine
 from streams.metrics import scrape_progress
 from streams.partner_codec import partner_record_from_object
+from streams.partners import show_partner
 from streams.publish import event_producer, produce_registry
 
 pytestmark = pytest.mark.integration
@@ -95,6 +96,11 @@ def test_blacklisting_takes_effect_for_business_after_its_effective_time(system)
     assert first["evidence"]["status"] == "blacklisted"
     seen = {i for a in barred for i in a["evidence"]["event_ids"]}
     assert seen == {"it-sale-3"}, "sales before the effective time must not alert"
+
+    # `riskwatch partners show` reads the registry topic: the latest record of the partner wins.
+    shown = show_partner(settings, PARTNER)
+    assert [c["status"] for c in shown["record"]["status_changes"]] == ["active", "blacklisted"]
+    assert shown["current"]["status"] == "blacklisted" and not shown["current"]["may_do_business"]
 
 
 def test_a_bad_registry_record_goes_to_the_dead_letter_topic(system):
