@@ -29,11 +29,12 @@ closing time or None, "ci": its event id, "x": figures for the finding, "a":
 from __future__ import annotations
 
 import bisect
+import math
 from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from detectors.base import Detector, Finding, State
+from detectors.base import Detector, Finding, State, earliest
 from detectors.events import Event
 
 HOUR = 3600.0
@@ -125,6 +126,23 @@ class DeadlineDetector(Detector):
             if not times or (decided and watermark - max(times) > retention):
                 del state["e"][episode_id]
         return (state if state["e"] else None), findings
+
+    def due(self, state: State) -> float:
+        """The first deadline still running, note leaving the retention, or decided episode
+        to forget (an undecided episode becomes decided only when its deadline fires)."""
+        retention = self.config.retention_s
+        due: list[float] = []
+        for ep in state["e"].values():
+            notes = [n[0] for n in ep["a"]]
+            times = [t for t in (ep["o"], ep["d"], ep["c"], *notes) if t is not None]
+            if not times:
+                return -math.inf
+            if ep["o"] is not None and not ep["f"] and ep["c"] is None:
+                due.append(ep["d"])
+            else:
+                due.append(max(times) + retention)
+            due.extend(t + retention for t in notes)
+        return earliest(due)
 
 
 def event_ids(episode: dict, trigger: Event | None = None) -> list[str]:

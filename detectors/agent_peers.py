@@ -68,6 +68,7 @@ import numpy as np
 from detectors.base import Detector, Finding, State, Tier, register
 from detectors.events import Event
 from detectors.peer_groups import check_settings, evict, flag
+from detectors.peer_groups import due as peers_due
 from detectors.stats import peer_outlier
 
 DAY = 86_400.0
@@ -232,6 +233,9 @@ class AgentPeerDetector(Detector):
         if not state["a"] and not state["f"]:
             return None, []
         return state, []
+
+    def due(self, state: State) -> float:
+        return peers_due(state["a"], state["f"], self.config.window_s, state["l"])
 
 
 @register("agent_peers")

@@ -183,6 +183,14 @@ class AmountAnomalyDetector(Detector):
         self._prune_flags(state)
         return state, []
 
+    def due(self, state: State) -> float:
+        history = state["s"]
+        if not history or not history["v"]:
+            return -math.inf
+        if state["f"] and not set(state["f"]) <= self.scorer.refs(history):
+            return -math.inf  # a flag whose premium has left the history: the next sweep prunes it
+        return history["v"][0][0] + self.config.max_age_s  # the history is in time order
+
 
 @register("amount_anomaly_customer")
 class CustomerAmountAnomalyDetector(AmountAnomalyDetector):

@@ -19,8 +19,9 @@ Contract (checked for every registered detector by
 """
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar
@@ -109,6 +110,24 @@ class Detector(ABC):
         """Event time has reached ``watermark``: drop what left the window and
         fire timers for absent events. Returns ``None`` once nothing is kept."""
         return state, []
+
+    def due(self, state: State) -> float:
+        """The lowest watermark at which :meth:`advance` may change ``state`` or find
+        something: below it, advancing is a no-op, so the engine sweeps an entity only
+        once event time reaches its due time (most entities wait for weeks, and a sweep
+        of every entity at every boundary was most of the engine's time).
+
+        The default is exact for a detector that keeps :meth:`advance` as it is (never
+        due) and safe for one that overrides it (always due). A detector that overrides
+        it must keep the promise: ``tests/detectors/test_due.py`` checks every detector
+        against :meth:`advance` on generated streams."""
+        return math.inf if type(self).advance is Detector.advance else -math.inf
+
+
+def earliest(*times: Iterable[float]) -> float:
+    """The lowest of ``times`` for :meth:`Detector.due`, or minus infinity when there is
+    none: a state with nothing left to time is one that :meth:`Detector.advance` deletes."""
+    return min((t for group in times for t in group), default=-math.inf)
 
 
 DetectorFactory = Callable[[Any], Detector]

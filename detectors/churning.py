@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detectors.base import Detector, Finding, State, Tier, register
+from detectors.base import Detector, Finding, State, Tier, earliest, register
 from detectors.events import Event
 
 TYPOLOGY = "churning"
@@ -165,3 +165,8 @@ class ChurningDetector(Detector):
         if not state["o"] and not state["i"] and not state["f"]:
             return None, []
         return state, []
+
+    def due(self, state: State) -> float:
+        window = self.config.window_s
+        return earliest((item[0] + window for item in (*state["o"], *state["i"])),
+                        (flag[2] + 2 * window for flag in state["f"]))

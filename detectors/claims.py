@@ -24,7 +24,7 @@ from abc import abstractmethod
 from dataclasses import dataclass
 
 from detectors import policy_facts
-from detectors.base import Detector, Finding, State, Tier, register
+from detectors.base import Detector, Finding, State, Tier, earliest, register
 from detectors.episodes import behind
 from detectors.events import Event
 
@@ -128,6 +128,10 @@ class PolicyClaimDetector(Detector):
         if state["i"] is None and not state["c"]:
             return None, []
         return state, []
+
+    def due(self, state: State) -> float:
+        facts = state["i"]
+        return earliest([] if facts is None else [facts["t"]], (c[0] for c in state["c"])) + self.retention_s
 
 
 @register("claim_payee_mismatch")

@@ -19,9 +19,10 @@ True
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterable
 
-from detectors.base import Tier
+from detectors.base import Tier, earliest
 
 
 def check_settings(config, prior_rates: Iterable[float]) -> None:
@@ -52,6 +53,15 @@ def evict(members: dict[str, dict[str, list]], flags: dict[str, list], horizon: 
             del members[member]
     for member in [m for m, until in flags.items() if until[1] < now]:
         del flags[member]
+
+
+def due(members: dict[str, dict[str, list]], flags: dict[str, list], window_s: float, latest: float) -> float:
+    """When :func:`evict` at ``max(watermark, latest)`` next drops something (``Detector.due``)."""
+    if any(not record["n"] and not record["x"] for record in members.values()):
+        return -math.inf
+    first = earliest((items[0][0] + window_s for record in members.values() for items in (record["n"], record["x"])
+                      if items), (until[1] for until in flags.values()))
+    return -math.inf if first < latest else first  # eviction runs at the latest event time at least
 
 
 def flag(flags: dict[str, list], member: str, high: bool, first_time: float, event_time: float,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detectors.base import Detector, Finding, State, Tier, register
+from detectors.base import Detector, Finding, State, Tier, earliest, register
 from detectors.episodes import behind, claim, forget, window_start
 from detectors.events import Event
 
@@ -162,3 +162,8 @@ class RapidInOutDetector(Detector):
         if not state["p"] and not state["o"] and not state["f"]:
             return None, []
         return state, []
+
+    def due(self, state: State) -> float:
+        window = self.config.window_s
+        return earliest((p[0] + window for p in state["p"]), (o[0] + window for o in state["o"]),
+                        (f[1] + window for f in state["f"]))

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from detectors import policy_facts
-from detectors.base import Detector, Finding, State, Tier, register
+from detectors.base import Detector, Finding, State, Tier, earliest, register
 from detectors.episodes import behind, claim, forget, window_start
 from detectors.events import Event
 
@@ -160,3 +160,12 @@ class ThirdPartyPayerDetector(Detector):
         if state["i"] is None and not state["p"] and not state["f"]:
             return None, []
         return state, []
+
+    def due(self, state: State) -> float:
+        cfg = self.config
+        facts = state["i"]
+        # Until the facts go (their own due time), each premium's holder stays as it is now.
+        return earliest([] if facts is None else [facts["t"] + cfg.facts_retention_s],
+                        (p[0] + (cfg.window_s if self._holder(state, p) else cfg.facts_retention_s)
+                         for p in state["p"]),
+                        (f[1] + cfg.window_s for f in state["f"]))

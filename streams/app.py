@@ -413,12 +413,12 @@ class Worker:
         boundary = self.keyed_sweeps.setdefault(partition, SweepGrid()).due(low.value)
         if boundary is None:
             return
-        owned = []
-        for key in self.store.keys():
+        def owned(key: str) -> bool:
             routed = self.engine.keyspace_of(key)
-            if routed and partition_for(route_key(*routed), self.settings.partitions) == partition:
-                owned.append(key)
-        await self.send_findings(self.engine.advance_detectors(boundary, self.store, owned))
+            return routed is None or partition_for(route_key(*routed), self.settings.partitions) == partition
+
+        due = self.engine.due_keys(boundary, self.store, owned)
+        await self.send_findings(self.engine.advance_detectors(boundary, self.store, due))
         for branch in self._owned_branches(partition):
             closed = self.scorecard_core.advance(self.scorecards, branch, boundary)
             if closed:
@@ -432,6 +432,9 @@ class Worker:
         its next owner (they were never acknowledged), and its marks start afresh."""
         if topic != self.settings.topics.keyed:
             return
+        # The state table changes behind the engine (partitions leave; others are
+        # recovered from the changelog): its next sweep looks at every key again.
+        self.engine.due.invalidate()
         for partition in partitions:
             for held in (self.keyed_waiting, self.keyed_marks, self.keyed_sweeps):
                 held.pop(partition, None)
@@ -564,6 +567,10 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
     async def on_revoked(app: Any, revoked: Any, **_: Any) -> None:
         for tp in revoked:
             worker.forget_partitions(tp.topic, [tp.partition])
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(app: Any, assigned: Any, **_: Any) -> None:
+        engine.due.invalidate()  # the state table is recovered from its changelog behind the engine
 
     @app.agent(app.topic(names.partner_registry, **raw), name="riskwatch.partner-registry")
     async def partner_registry(stream: Any) -> None:

@@ -28,8 +28,8 @@ from detectors.base import REGISTRY, Detector, Finding, State
 from detectors.config import DetectorConfig
 from detectors.events import Event
 from detectors.registry import PartnerRecord, PartnerRegistry
+from streams.due import DueIndex
 from streams.watermarks import SweepGrid
-
 
 
 class StateStore(Protocol):
@@ -91,6 +91,8 @@ class RiskEngine:
         #: detector -> [seconds spent in observe, calls], kept when ``timed`` (the
         #: worker exports it); replay leaves it off to stay fast.
         self.timings: dict[str, list[float]] | None = {d.name: [0.0, 0] for d in self.detectors} if timed else None
+        #: When each entity's state is next due for a sweep (:mod:`streams.due`).
+        self.due = DueIndex()
         self._stateless: dict[str, list[Detector]] = {}
         self._keyed: dict[str, dict[str, list[Detector]]] = {}
         for det in self.detectors:
@@ -146,9 +148,13 @@ class RiskEngine:
                 continue
             key = state_key(det, entity)
             state, found = self._observe(det, event, store.get(key))
-            _put(store, key, state)
+            self._put_state(store, det, key, state)
             findings.extend(found)
         return findings
+
+    def _put_state(self, store: StateStore, det: Detector, key: str, state: State) -> None:
+        _put(store, key, state)
+        self.due.note(key, None if state is None else det.due(state))
 
     def detect(self, event: Event, store: StateStore) -> list[Finding]:
         """Every detector for one event in one process (``replay`` and tests)."""
@@ -158,16 +164,22 @@ class RiskEngine:
             findings.extend(self.detect_keyed(event, keyspace, entity, store))
         return findings
 
+    def due_keys(self, watermark: float, store: StateStore, owned: Callable[[str], bool] | None = None) -> list[str]:
+        """The state keys (of those ``owned``) a sweep to ``watermark`` must advance; the
+        caller passes them all to :meth:`advance_detectors` (:mod:`streams.due`)."""
+        return self.due.due_keys(watermark, store, owned)
+
     def advance_detectors(self, watermark: float, store: StateStore, keys: Iterable[str] | None = None) -> list[Finding]:
-        """Advance every stateful entity (or only ``keys``) to ``watermark``."""
+        """Advance the entities due by ``watermark`` (or ``keys``, from :meth:`due_keys`) to it."""
         findings: list[Finding] = []
-        for key in list(store.keys() if keys is None else keys):
+        for key in list(self.due_keys(watermark, store) if keys is None else keys):
             name, _, _entity = key.partition("|")
             det = self.by_name.get(name)
             if det is None:
+                self.due.note(key, None)
                 continue
             state, found = det.advance(store.get(key), watermark)
-            _put(store, key, state)
+            self._put_state(store, det, key, state)
             findings.extend(found)
         return findings
 
