@@ -538,7 +538,10 @@ class RangeExcessScorer(Scorer):
     ``0.0`` inside ``[low, high]``; above it ``(value - high) / (high - low)``,
     below it ``(low - value) / (high - low)`` (positive either way: a new
     extreme is an anomaly in both directions). ``min_range`` floors the range
-    of a flat history. State: ``{"n", "lo", "hi"}``.
+    of a flat history. With ``release`` 0 (the default) an extreme is never
+    forgotten; above 0, ``low`` and ``high`` relax towards each new value by
+    that share of the gap (an envelope), so an old spike fades. Three numbers
+    a series. State: ``{"n", "lo", "hi"}``.
 
     >>> scorer = RangeExcessScorer(min_history=3)
     >>> state = None
@@ -576,9 +579,10 @@ class RangeExcessScorer(Scorer):
 
 class MaxOfScorers(Scorer):
     """The largest of several scorers' weighted scores: one alarm when any of
-    them sees something (e.g. a seasonal CUSUM for drifts and a novelty score
-    for levels never seen). Each part's score counts upward only
-    (``max(score, 0)``) times its weight, which puts the parts on one scale.
+    them sees something (e.g. a seasonal CUSUM for drifts and a range excess
+    for levels never reached). Each part's score counts upward only
+    (``max(score, 0)``) times its weight, which puts the parts on one scale
+    (a range excess of 0.01 weighted 1,000 counts as a CUSUM of 10).
     ``0.0`` until every part scores. State: ``{"n": values learnt, "p": [state
     of each part]}``.
     """
