@@ -34,6 +34,7 @@ import bisect
 import math
 from abc import ABC, abstractmethod
 from statistics import NormalDist
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -435,5 +436,171 @@ class SeasonalScorer(Scorer):
         state["v"] = (1 - self.alpha) * (state["v"] + self.alpha * error * error)
         state["l"] += self.alpha * (value - offsets[slot] - state["l"])
         offsets[slot] += self.gamma * (value - state["l"] - offsets[slot])
+        state["n"] += 1
+        return state
+
+
+class ContextNoveltyScorer(Scorer):
+    """Share of the current step's contexts never seen before: the idea of
+    the Contextual Anomaly Detector (Smirnov's CAD OSE in NAB), written from
+    its description, not its code.
+
+    Values are read on a grid fixed from the first ``min_history`` values:
+    their range cut into ``bins`` cells (no look-ahead: the range is what the
+    stream showed so far, not the file's). A value beyond that range falls in
+    a cell past either end, at the same width, so a level the series never
+    reached is a cell never seen: HTM's "spatial anomaly" comes out of the same
+    rule. The cells of the last ``order`` steps give ``order`` contexts: the
+    current cell alone, the pair ending in it, the triple, and so on. The
+    score is the share of those contexts that were never seen before, in
+    [0, 1]: 1.0 for a level the series never had, something in between for a
+    known level reached by a path it never took (a spike down and back, a
+    rhythm broken), and 0.0 for a step the series has made before. Once seen,
+    a context scores 0 from then on, so a new regime raises one short run of
+    scores and is then learnt.
+
+    A flat warm-up (a metric at 0 for hours) has no range to cut: the grid
+    waits for the first value that differs, which scores 1.0. Memory is
+    bounded: at most ``capacity`` contexts, the least recently seen dropped
+    first. State: ``{"n", "w": warm-up values (until the grid is fixed), "lo",
+    "d": cell width, "r": [latest cells], "c": {context: times seen}}``.
+
+    >>> scorer = ContextNoveltyScorer(bins=4, order=2, min_history=8)
+    >>> state = None
+    >>> for t in range(40):  # 0, 1, 2, 3, 0, 1, 2, 3, ...
+    ...     state, score = scorer.score_one(state, float(t % 4), float(t))
+    >>> score  # every cell and every step up has been seen
+    0.0
+    >>> scorer.score(state, 2.0, 40.0)  # a known level (cell 2), reached from cell 3 for the first time
+    0.5
+    >>> scorer.score(state, 9.0, 40.0)  # a level never reached
+    1.0
+    """
+
+    def __init__(self, bins: int = 8, order: int = 3, min_history: int = 150, capacity: int = 20_000) -> None:
+        if bins < 1 or order < 1 or min_history < 2 or capacity < order:
+            raise ValueError("bins and order must be positive, min_history at least 2, capacity at least order")
+        self.bins = bins
+        self.order = order
+        self.min_history = min_history
+        self.capacity = capacity
+
+    def _contexts(self, state: ScorerState, value: float) -> list[str]:
+        cell = math.floor((value - state["lo"]) / state["d"])
+        path = state["r"][-(self.order - 1):] + [cell] if self.order > 1 else [cell]
+        return [",".join(map(str, path[i:])) for i in range(len(path) - 1, -1, -1)]
+
+    def score(self, state: ScorerState, value: float, time: float) -> float:
+        value = _finite(value)
+        if not state or state["n"] < self.min_history:
+            return 0.0
+        if state["d"] is None:  # a flat warm-up: any other value is a level never seen
+            return 0.0 if value == state["lo"] else 1.0
+        contexts = self._contexts(state, value)
+        return sum(c not in state["c"] for c in contexts) / len(contexts)
+
+    def learn(self, state: ScorerState, value: float, time: float, ref: str | None = None) -> ScorerState:
+        value = _finite(value)
+        state = state or {"n": 0, "w": [], "lo": value, "d": None, "r": [], "c": {}}
+        state["n"] += 1
+        if state["d"] is None:
+            warm_up = state["w"]
+            warm_up.append(value)
+            del warm_up[:-self.min_history]  # bounded while the series stays flat
+            low, high = min(warm_up), max(warm_up)
+            state["lo"] = low
+            if state["n"] < self.min_history or high == low:
+                return state
+            state["d"] = (high - low) / self.bins
+            state["w"] = None
+            cells = [math.floor((x - low) / state["d"]) for x in warm_up]
+        else:
+            cells = [math.floor((value - state["lo"]) / state["d"])]
+        for cell in cells:
+            self._remember(state, cell)
+        return state
+
+    def _remember(self, state: ScorerState, cell: int) -> None:
+        seen = state["c"]
+        path = state["r"] = (state["r"] + [cell])[-self.order:]
+        for i in range(len(path)):
+            context = ",".join(map(str, path[i:]))
+            seen[context] = seen.pop(context, 0) + 1  # re-inserted: the dict's order is least recently seen first
+        while len(seen) > self.capacity:
+            del seen[next(iter(seen))]
+
+
+class RangeExcessScorer(Scorer):
+    """How far a value lies beyond the range the series has shown so far, in
+    units of that range: HTM's "spatial anomaly" rule (Numenta's detector
+    flags a value beyond the learnt minimum or maximum by a margin), graded.
+
+    ``0.0`` inside ``[low, high]``; above it ``(value - high) / (high - low)``,
+    below it ``(low - value) / (high - low)`` (positive either way: a new
+    extreme is an anomaly in both directions). ``min_range`` floors the range
+    of a flat history. With ``release`` 0 (the default) an extreme is never
+    forgotten; above 0, ``low`` and ``high`` relax towards each new value by
+    that share of the gap (an envelope), so an old spike fades. Three numbers
+    a series. State: ``{"n", "lo", "hi"}``.
+
+    >>> scorer = RangeExcessScorer(min_history=3)
+    >>> state = None
+    >>> for t, x in enumerate([10.0, 14.0, 12.0]):
+    ...     state = scorer.learn(state, x, float(t))
+    >>> scorer.score(state, 13.0, 3.0), scorer.score(state, 16.0, 3.0), scorer.score(state, 8.0, 3.0)
+    (0.0, 0.5, 0.5)
+    """
+
+    def __init__(self, min_history: int = 150, release: float = 0.0, min_range: float = 1e-9) -> None:
+        if min_history < 1 or not min_range > 0 or not 0 <= release < 1:
+            raise ValueError("min_history and min_range must be positive, release in [0, 1)")
+        self.min_history = min_history
+        self.release = release
+        self.min_range = min_range
+
+    def score(self, state: ScorerState, value: float, time: float) -> float:
+        value = _finite(value)
+        if not state or state["n"] < self.min_history:
+            return 0.0
+        beyond = max(value - state["hi"], state["lo"] - value, 0.0)
+        return beyond / max(state["hi"] - state["lo"], self.min_range)
+
+    def learn(self, state: ScorerState, value: float, time: float, ref: str | None = None) -> ScorerState:
+        value = _finite(value)
+        if not state:
+            return {"n": 1, "lo": value, "hi": value}
+        state["n"] += 1
+        low, high = state["lo"], state["hi"]
+        # An envelope: a new extreme is taken at once, an old one relaxes towards the value at rate ``release``.
+        state["lo"] = min(value, low + self.release * (value - low))
+        state["hi"] = max(value, high - self.release * (high - value))
+        return state
+
+
+class MaxOfScorers(Scorer):
+    """The largest of several scorers' weighted scores: one alarm when any of
+    them sees something (e.g. a seasonal CUSUM for drifts and a range excess
+    for levels never reached). Each part's score counts upward only
+    (``max(score, 0)``) times its weight, which puts the parts on one scale
+    (a range excess of 0.01 weighted 1,000 counts as a CUSUM of 10).
+    ``0.0`` until every part scores. State: ``{"n": values learnt, "p": [state
+    of each part]}``.
+    """
+
+    def __init__(self, parts: Sequence[tuple[Scorer, float]]) -> None:
+        if not parts or any(not weight > 0 for _, weight in parts):
+            raise ValueError("at least one part, every weight positive")
+        self.parts = tuple(parts)
+        self.min_history = max(scorer.min_history for scorer, _ in self.parts)
+
+    def score(self, state: ScorerState, value: float, time: float) -> float:
+        if not state or state["n"] < self.min_history:
+            return 0.0
+        return max(weight * max(scorer.score(s, value, time), 0.0)
+                   for (scorer, weight), s in zip(self.parts, state["p"]))
+
+    def learn(self, state: ScorerState, value: float, time: float, ref: str | None = None) -> ScorerState:
+        state = state or {"n": 0, "p": [None] * len(self.parts)}
+        state["p"] = [scorer.learn(s, value, time, ref) for (scorer, _), s in zip(self.parts, state["p"])]
         state["n"] += 1
         return state

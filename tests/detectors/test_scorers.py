@@ -8,13 +8,15 @@ import orjson
 import pytest
 
 from detectors.scorers import (
-    MAD_TO_SIGMA, CusumScorer, EwmaScorer, LikelihoodScorer, PoissonSpikeScorer, RobustZScorer, SeasonalScorer,
-    poisson_surprise,
+    MAD_TO_SIGMA, ContextNoveltyScorer, CusumScorer, EwmaScorer, LikelihoodScorer, MaxOfScorers, PoissonSpikeScorer,
+    RangeExcessScorer, RobustZScorer, SeasonalScorer, poisson_surprise,
 )
 from detectors.stats import poisson_sf
 
 SCORERS = [RobustZScorer(capacity=8, min_history=3), EwmaScorer(alpha=0.3, min_history=3),
-           CusumScorer(alpha=0.3, min_history=3), PoissonSpikeScorer(alpha=0.3, min_history=3)]
+           CusumScorer(alpha=0.3, min_history=3), PoissonSpikeScorer(alpha=0.3, min_history=3),
+           RangeExcessScorer(min_history=3),
+           MaxOfScorers([(EwmaScorer(alpha=0.3, min_history=3), 1.0), (RangeExcessScorer(min_history=2), 0.1)])]
 
 
 def learn_all(scorer, values, state=None):
@@ -38,7 +40,9 @@ def test_the_uniform_interface(scorer):
 
 
 @pytest.mark.parametrize("scorer", SCORERS + [LikelihoodScorer(EwmaScorer(alpha=0.3, min_history=2), short=2,
-                                                                min_history=2)], ids=lambda s: type(s).__name__)
+                                                                min_history=2),
+                                              ContextNoveltyScorer(bins=2, order=2, min_history=3, capacity=4)],
+                         ids=lambda s: type(s).__name__)
 def test_state_restored_from_json_scores_the_same(scorer):
     values = [3.0, 4.0, 3.5, 5.0, 4.2, 9.0, 4.1, 4.4]
     state, straight = None, []
@@ -190,3 +194,66 @@ def test_cusum_over_a_seasonal_baseline_keeps_both_states_in_one():
     scorer = CusumScorer(k=0.5, baseline=SeasonalScorer(period_s=10.0, buckets=2, min_history=3))
     state = learn_all(scorer, [1.0, 5.0] * 6)
     assert {"n", "l", "o", "v", "p", "q"} == set(state) and scorer.min_history == 3
+
+
+def test_context_novelty_cuts_the_warm_up_range_and_scores_the_share_of_new_contexts():
+    scorer = ContextNoveltyScorer(bins=4, order=3, min_history=4)
+    state = learn_all(scorer, [0.0, 4.0, 1.0, 2.0])  # range 0..4: cells of width 1; cells 0, 4, 1, 2
+    assert state["d"] == 1.0 and state["w"] is None and state["r"] == [4, 1, 2]
+    assert set(state["c"]) == {"0", "4", "0,4", "1", "4,1", "0,4,1", "2", "1,2", "4,1,2"}
+    assert scorer.score(state, 2.5, 4.0) == pytest.approx(2 / 3)  # cell 2 seen; "2,2" and "1,2,2" not
+    assert scorer.score(state, 7.0, 4.0) == 1.0  # cell 7, past the warm-up's range: a level never reached
+    assert scorer.score(state, -0.5, 4.0) == 1.0  # cell -1, below it
+    state = scorer.learn(state, 2.5, 4.0)
+    assert scorer.score(state, 2.9, 5.0) == pytest.approx(1 / 3)  # "2", "2,2" seen; "2,2,2" not
+
+
+def test_context_novelty_waits_out_a_flat_warm_up():
+    scorer = ContextNoveltyScorer(bins=4, order=2, min_history=3)
+    state = learn_all(scorer, [5.0] * 10)
+    assert state["d"] is None and len(state["w"]) == 3  # bounded while flat
+    assert scorer.score(state, 5.0, 10.0) == 0.0 and scorer.score(state, 6.0, 10.0) == 1.0
+    state = scorer.learn(state, 9.0, 10.0)  # the first departure fixes the grid: 5..9 in 4 cells
+    assert state["d"] == 1.0 and state["r"] == [0, 4]
+
+
+def test_context_novelty_forgets_the_least_recently_seen_context_first():
+    scorer = ContextNoveltyScorer(bins=2, order=1, min_history=2, capacity=2)
+    state = learn_all(scorer, [0.0, 2.0, 0.0])  # cells 0, 2, 0: "0" seen last
+    assert list(state["c"]) == ["2", "0"]
+    state = scorer.learn(state, 5.0, 3.0)  # cell 5 pushes out "2", the least recently seen
+    assert list(state["c"]) == ["0", "5"] and scorer.score(state, 2.0, 4.0) == 1.0
+
+
+def test_range_excess_by_hand():
+    scorer = RangeExcessScorer(min_history=2)
+    state = learn_all(scorer, [10.0, 20.0])
+    assert scorer.score(state, 15.0, 2.0) == 0.0
+    assert scorer.score(state, 25.0, 2.0) == pytest.approx(0.5) and scorer.score(state, 0.0, 2.0) == 1.0
+    assert RangeExcessScorer(min_history=1, min_range=2.0).score({"n": 3, "lo": 1.0, "hi": 1.0}, 4.0, 0.0) == 1.5
+
+
+def test_range_excess_release_lets_an_old_extreme_fade():
+    scorer = RangeExcessScorer(min_history=2, release=0.5)
+    state = learn_all(scorer, [0.0, 100.0])  # hi 100, lo 0 + 0.5 * 100 = 50: the envelope closes in on 100
+    assert (state["lo"], state["hi"]) == (50.0, 100.0)
+    state = scorer.learn(state, 60.0, 2.0)  # both relax towards 60: lo 50 + 0.5 * 10, hi 100 - 0.5 * 40
+    assert (state["lo"], state["hi"]) == (55.0, 80.0)
+    state = scorer.learn(state, 30.0, 3.0)  # a new low is taken at once
+    assert state["lo"] == 30.0
+    assert RangeExcessScorer(min_history=2).learn({"n": 2, "lo": 0.0, "hi": 100.0}, 60.0, 2.0)["hi"] == 100.0
+    with pytest.raises(ValueError):
+        RangeExcessScorer(release=1.0)
+
+
+def test_max_of_scorers_weighs_upward_scores_and_waits_for_every_part():
+    ewma, excess = EwmaScorer(alpha=0.5, min_history=2), RangeExcessScorer(min_history=3)
+    scorer = MaxOfScorers([(ewma, 1.0), (excess, 10.0)])
+    assert scorer.min_history == 3
+    state = learn_all(scorer, [10.0, 12.0, 11.0])
+    assert state["p"][0] == learn_all(ewma, [10.0, 12.0, 11.0]) and state["p"][1] == {"n": 3, "lo": 10.0, "hi": 12.0}
+    z = ewma.score(state["p"][0], 13.0, 3.0)
+    assert scorer.score(state, 13.0, 3.0) == pytest.approx(max(z, 10.0 * 0.5))
+    assert scorer.score(state, 11.0, 3.0) == pytest.approx(max(ewma.score(state["p"][0], 11.0, 3.0), 0.0))
+    with pytest.raises(ValueError):
+        MaxOfScorers([(ewma, 0.0)])

@@ -47,3 +47,19 @@ def test_the_threshold_is_swept_on_the_training_categories_and_carried_to_the_he
 
 def test_the_rule_picks_the_best_cross_validated_candidate():
     assert choose(CORPUS, {"uneven": UNEVEN, "perfect": PERFECT}) == ("perfect", 100.0)
+
+
+def test_the_default_scorer_is_the_candidate_the_rule_picked():
+    """``evaluate nab``'s default is built as the grid's pick (weight 1,000, no release, logged values)."""
+    from streams.nab_benchmark import DEFAULT_SCORER, SCORERS
+    from streams.nab_selection import CANDIDATES
+
+    default = next(s for s in SCORERS if s.name == DEFAULT_SCORER)
+    picked = next(c for c in CANDIDATES if c.name == "seasonal_cusum_or_excess_log(weight=1000,release=0.0)")
+    rng = np.random.default_rng(3)
+    values = np.concatenate([10 + rng.normal(0, 1, 300), [25.0], 10 + rng.normal(0, 1, 50), 14 + rng.normal(0, 1, 80)])
+    times = np.arange(len(values)) * 300.0
+    ours, theirs = default.run(times, values), picked.run(times, values)
+    assert np.array_equal(ours, theirs)
+    assert (default.log_values, default.two_sided) == (picked.log_values, picked.two_sided)
+    assert ours[300] == ours.max() > 0.9  # the new extreme outranks everything else
