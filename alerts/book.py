@@ -26,7 +26,7 @@ from typing import Any
 
 from alerts.model import Alert, AlertStatus, alert_id
 from alerts.policy import AlertPolicyConfig
-from detectors.base import Finding, Tier
+from detectors.base import Finding, Tier, earliest
 
 State = dict[str, Any] | None
 _TIERS = [Tier.LOW, Tier.MEDIUM, Tier.HIGH, Tier.CRITICAL]
@@ -264,6 +264,22 @@ class AlertBook:
         if not state["alerts"] and not state["recent"] and not state["supp"]:
             return None, out
         return state, out
+
+    def due(self, state: State) -> float:
+        """The lowest watermark at which :meth:`advance` may change ``state`` (as
+        :meth:`detectors.base.Detector.due`): a deadline, a clearing, or something to forget."""
+        cfg = self.config
+        times: list[float] = []
+        for alert in state["alerts"].values():
+            if alert["status"] == AlertStatus.RESOLVED.value:
+                times.append(alert["resolved_at"] + cfg.retention_s)
+                continue
+            if alert["status"] in (AlertStatus.OPEN.value, AlertStatus.ESCALATED.value) \
+                    and alert["ack_deadline"] is not None:
+                times.append(alert["ack_deadline"])
+            times.append(alert["last_seen"] + cfg.clear_after_s)
+        return earliest(times, (r[0] + cfg.correlation_window_s for r in state["recent"]),
+                        (s["until"] + cfg.retention_s for s in state["supp"]))
 
     def _record(self, alert: dict) -> Alert:
         return Alert.from_state(alert, emitted_at=self.clock())

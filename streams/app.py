@@ -427,14 +427,17 @@ class Worker:
         for target in range(self.settings.partitions):
             await self.topics["findings"].send(key=b"tick", value=tick, partition=target)
 
+    def tables_changed(self) -> None:
+        """A rebalance: table partitions leave this worker and others are recovered from their
+        changelogs, behind the engine's sweep indexes; its next sweeps look at every key again."""
+        self.engine.due.invalidate()
+        self.engine.book_due.invalidate()
+
     def forget_partitions(self, topic: str, partitions: Iterable[int]) -> None:
         """A keyed partition left this worker: its held events will be read again by
         its next owner (they were never acknowledged), and its marks start afresh."""
         if topic != self.settings.topics.keyed:
             return
-        # The state table changes behind the engine (partitions leave; others are
-        # recovered from the changelog): its next sweep looks at every key again.
-        self.engine.due.invalidate()
         for partition in partitions:
             for held in (self.keyed_waiting, self.keyed_marks, self.keyed_sweeps):
                 held.pop(partition, None)
@@ -488,7 +491,8 @@ class Worker:
         boundary = self.alert_sweeps.setdefault(partition, SweepGrid()).due(low.value)
         if boundary is None:
             return
-        subjects = [s for s in self.book.keys() if partition_for(s.encode(), self.settings.partitions) == partition]
+        subjects = self.engine.due_subjects(
+            boundary, self.book, lambda s: partition_for(s.encode(), self.settings.partitions) == partition)
         await self.publish(self.engine.advance_alerts(boundary, self.book, subjects))
 
     async def send_marks(self) -> None:
@@ -565,12 +569,13 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app: Any, revoked: Any, **_: Any) -> None:
+        worker.tables_changed()
         for tp in revoked:
             worker.forget_partitions(tp.topic, [tp.partition])
 
     @app.on_partitions_assigned.connect
     async def on_assigned(app: Any, assigned: Any, **_: Any) -> None:
-        engine.due.invalidate()  # the state table is recovered from its changelog behind the engine
+        worker.tables_changed()
 
     @app.agent(app.topic(names.partner_registry, **raw), name="riskwatch.partner-registry")
     async def partner_registry(stream: Any) -> None:

@@ -91,8 +91,9 @@ class RiskEngine:
         #: detector -> [seconds spent in observe, calls], kept when ``timed`` (the
         #: worker exports it); replay leaves it off to stay fast.
         self.timings: dict[str, list[float]] | None = {d.name: [0.0, 0] for d in self.detectors} if timed else None
-        #: When each entity's state is next due for a sweep (:mod:`streams.due`).
+        #: When each entity's state, and each subject's alerts, are next due for a sweep (:mod:`streams.due`).
         self.due = DueIndex()
+        self.book_due = DueIndex()
         self._stateless: dict[str, list[Detector]] = {}
         self._keyed: dict[str, dict[str, list[Detector]]] = {}
         for det in self.detectors:
@@ -196,24 +197,33 @@ class RiskEngine:
     def subject_of(finding: Finding) -> str:
         return subject_of(finding)
 
+    def _put_alerts(self, book: StateStore, subject: str, state: State) -> None:
+        _put(book, subject, state)
+        self.book_due.note(subject, None if state is None else self.book.due(state))
+
     def alert(self, finding: Finding, book: StateStore) -> Outcome:
         subject = subject_of(finding)
         state, outcome = self.book.on_finding(finding, book.get(subject))
-        _put(book, subject, state)
+        self._put_alerts(book, subject, state)
         return outcome
 
     def act(self, action: dict, book: StateStore) -> Outcome:
         """Apply a validated action (``streams.actions.decode_action``)."""
         subject = action["subject"]
         state, outcome = self.book.on_action(action, book.get(subject))
-        _put(book, subject, state)
+        self._put_alerts(book, subject, state)
         return outcome
 
+    def due_subjects(self, watermark: float, book: StateStore, owned: Callable[[str], bool] | None = None) -> list[str]:
+        """The subjects (of those ``owned``) whose alerts a sweep to ``watermark`` must advance."""
+        return self.book_due.due_keys(watermark, book, owned)
+
     def advance_alerts(self, watermark: float, book: StateStore, subjects: Iterable[str] | None = None) -> Outcome:
+        """Advance the alerts of the subjects due by ``watermark`` (or ``subjects``, from :meth:`due_subjects`)."""
         outcome = Outcome()
-        for subject in list(book.keys() if subjects is None else subjects):
+        for subject in list(self.due_subjects(watermark, book) if subjects is None else subjects):
             state, step = self.book.advance(book.get(subject), watermark)
-            _put(book, subject, state)
+            self._put_alerts(book, subject, state)
             outcome.extend(step)
         return outcome
 
