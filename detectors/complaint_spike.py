@@ -25,6 +25,7 @@ window, same alert id) is raised to high once.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -186,6 +187,11 @@ class ComplaintSpikeCore(Detector):
         if not state["c"] and watermark - state["l"] > self.config.retention_s:
             return None, []
         return state, []
+
+    def due(self, state: State) -> float:
+        # _age drops from the front while the oldest has left the window.
+        oldest = state["c"][0][0] + self.config.window_s if state["c"] else math.inf
+        return min(oldest, state["l"] + self.config.retention_s)
 
 
 @register("complaint_spike")

@@ -38,13 +38,14 @@ an event older than the lifetime before the agent's newest is ignored.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from detectors.banned_phrases import PhraseMatcher
-from detectors.base import Detector, Finding, State, Tier, register
+from detectors.base import Detector, Finding, State, Tier, earliest, register
 from detectors.datafiles import read_data_file
 from detectors.events import Event
 from detectors.suitability import SuitabilityRules
@@ -226,3 +227,9 @@ class IntegrityScoreDetector(Detector):
         if not state["d"] and not state["c"]:
             return None, []
         return state, []
+
+    def due(self, state: State) -> float:
+        if state["b"] and self.score(state) >= self.rules["threshold"]:
+            return -math.inf  # recovered already: the next lapse clears the crossing
+        first = earliest((d[0] + self.lifetime_s for d in state["d"]), (t + self.memory_s for t in state["c"]))
+        return -math.inf if first < state["l"] else first  # lapses run at the latest event time at least
