@@ -42,6 +42,7 @@ from alerts.book import Disposition, Outcome
 from alerts.model import iso_time
 from detectors.base import Finding, Tier
 from detectors.events import Event
+from streams.acks import InOrderAcks
 from streams.actions import decode_action
 from streams.codec import InvalidEvent, decode_event
 from streams.engine import RiskEngine
@@ -218,6 +219,8 @@ class Worker:
     keyed_sweeps: dict[int, SweepGrid] = field(default_factory=dict)
     #: keyed partition -> its events waiting for the low watermark (unacknowledged)
     keyed_waiting: dict[int, ReorderBuffer] = field(default_factory=dict)
+    #: keyed partition -> its messages, acknowledged to faust in offset order only
+    keyed_acks: dict[int, InOrderAcks] = field(default_factory=dict)
     #: alert-stage partition -> low watermark over the keyed partitions, and its sweeps
     alert_marks: dict[int, LowWatermark] = field(default_factory=dict)
     alert_sweeps: dict[int, SweepGrid] = field(default_factory=dict)
@@ -293,9 +296,10 @@ class Worker:
         value = orjson.loads(message.value)
         partition = message.partition
         waiting = self.keyed_waiting.setdefault(partition, ReorderBuffer())
+        self.keyed_acks.setdefault(partition, InOrderAcks()).arrived(message.offset, item)
         if isinstance(value, dict):
             await self._on_source_marks(partition, value["marks"], waiting, ack)
-            await ack(item)
+            await self._ack_in_order(item, ack)
             return
         keyspace, entity, payload = value
         event = Event.from_trusted_dict(payload)
@@ -306,9 +310,15 @@ class Worker:
                             ack: Callable[[Any], Awaitable[Any]]) -> None:
         started = time.perf_counter()
         await self.send_findings(self.engine.detect_keyed(event, keyspace, entity, self.store))
-        await ack(item)
+        await self._ack_in_order(item, ack)
         self.metrics.keyed_events.labels(keyspace).inc()
         self.metrics.processing_seconds.labels("detect").observe(time.perf_counter() - started)
+
+    async def _ack_in_order(self, item: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
+        """Acknowledge what ``item`` finishes, in offset order (see :mod:`streams.acks`)."""
+        acks = self.keyed_acks.get(item.message.partition)
+        for ready in acks.finished(item.message.offset) if acks is not None else ():
+            await ack(ready)
 
     async def _on_source_marks(self, partition: int, marks: dict[str, list], waiting: ReorderBuffer,
                                ack: Callable[[Any], Awaitable[Any]]) -> None:
@@ -341,7 +351,7 @@ class Worker:
         if topic != self.settings.topics.keyed:
             return
         for partition in partitions:
-            for held in (self.keyed_waiting, self.keyed_marks, self.keyed_sweeps):
+            for held in (self.keyed_waiting, self.keyed_marks, self.keyed_sweeps, self.keyed_acks):
                 held.pop(partition, None)
 
     async def handle_action(self, message: Any) -> None:
