@@ -175,6 +175,9 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
         # partition to its committed offset after a rebalance, so they are read again.
         stream_wait_empty=False,
     )
+    credentials = settings.kafka_security.faust_credentials()
+    if credentials is not None:
+        conf["broker_credentials"] = credentials  # TLS and/or SASL (streams/kafka_security.py)
     if settings.broker_profile == "embedded":
         # Tansu completes the first group join only after the session timeout.
         # broker_max_poll_interval stays at faust's default (1,000 s): a shorter one
@@ -409,7 +412,7 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
     """The faust app with its agents, wired to ``settings``; nothing is started."""
     _short_fetch_wait()
     if settings.broker_profile == "embedded":
-        patch_faust_recovery(settings.bootstrap_servers)
+        patch_faust_recovery(settings.bootstrap_servers, settings.kafka_client_config)
     engine = engine or RiskEngine(settings.detectors, policy=settings.alert_policy, timed=True)
     metrics = metrics or Metrics()
     metrics.build_info.info({"version": riskwatch_version(), "config_version": engine.config_version})
