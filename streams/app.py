@@ -400,6 +400,10 @@ class Worker:
             assigned = [tp for tp in consumer.assignment() if tp.topic in inputs]
         except Exception:  # not started, or between generations
             return
+        for tp in assigned:
+            position = consumer._read_offset.get(tp)  # seeded with the committed offset at assignment
+            if position is not None:
+                self.sources.started_at((tp.topic, tp.partition), position)
         marks = self.sources.marks({(tp.topic, tp.partition): consumer.highwater(tp) for tp in assigned})
         if not marks:
             return
