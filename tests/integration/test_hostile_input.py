@@ -3,6 +3,11 @@ hostile messages interleaved with a generated run and duplicates of its events. 
 message is counted exactly once, as consumed or dead-lettered with its reason, and the
 alerts are exactly those replay raises from the messages that decode.
 
+The same run checks that personal data stays out (issue 9, security): the generated
+events carry customer names, phone numbers and ID-card numbers, and their sale
+transcripts greet the customer by name; none of them may reach the alert, alert-state
+or findings topics, the worker's log or its /metrics (labels included).
+
 Sizes: 800 generated events (5 injected scenarios) and 60 hostile messages (among them
 strings of up to 800 kB) keep the test near half a minute on 2 CPUs; the hostile kinds
 are exercised by the thousands in ``tests/streams/test_codec_hostile.py``.
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import random
 import time
+import urllib.request
 from collections import Counter
 
 import orjson
@@ -22,6 +28,7 @@ from hostile import classify, draw_examples, hostile_messages
 from streams.codec import decode_event
 from streams.engine import RiskEngine, run_events
 from streams.generator import GeneratorConfig, generate
+from streams.schemas import PERSONAL_FIELDS
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +105,25 @@ def test_hostile_messages_are_counted_once_and_good_events_still_alert(system):
     scenarios = [t for t in truth if not t.benign and t.typology in SCENARIOS]
     for record in scenarios:
         assert any(a["typology"] == record.typology and a["entity_id"] == record.entity_id for a in alerts), record
+    _assert_no_personal_data(system, generated)
+
+
+def _assert_no_personal_data(system, generated) -> None:
+    personal = {g.event[f] for g in generated for f in PERSONAL_FIELDS if len(g.event.get(f) or "") >= 2}
+    with_names = [g for g in generated if "customer_name" in g.event]
+    assert len(personal) > 100
+    # Sales whose transcripts greet the customer by name, and alerts that quote transcripts.
+    assert any(g.event["customer_name"] in g.event.get("transcript", "") for g in with_names)
+    alerts = system.read(system.settings.topics.alerts, idle_s=2)
+    assert any(b"misleading_sales_phrase" in a.value for a in alerts)
+    written = {
+        "alerts": b"\n".join(r.value for r in alerts),
+        "alert state": b"\n".join(r.value for r in system.read(system.settings.topics.alert_state, idle_s=2)),
+        "findings": b"\n".join(r.value for r in system.read(system.settings.topics.findings, idle_s=2)),
+        "worker log": system.log_path.read_bytes(),
+        "metrics": urllib.request.urlopen(system.metrics_url, timeout=5).read(),
+    }
+    for where, data in written.items():
+        text = data.decode("utf-8", errors="replace")
+        leaked = sorted(value for value in personal if value in text)
+        assert not leaked, f"personal data in {where}: {len(leaked)} values, e.g. a {len(leaked[0])}-character one"
