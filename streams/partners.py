@@ -65,7 +65,8 @@ def load_registry(settings: Settings, path: Path) -> LoadResult:
 def read_registry(settings: Settings, idle_s: float = 2.0, timeout_s: float = 60.0) -> PartnerRegistry:
     """The registry as the topic holds it: every valid record, the latest of each partner winning."""
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
-                             group_id=None, fetch_max_wait_ms=100, client_id="riskwatch-partners")
+                             group_id=None, fetch_max_wait_ms=100, client_id="riskwatch-partners",
+                             **settings.kafka_client_config)
     registry = PartnerRegistry()
     try:
         topic = settings.topics.partner_registry
