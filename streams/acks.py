@@ -26,7 +26,8 @@ class InOrderAcks:
         self._finished: set[int] = set()
 
     def arrived(self, offset: int, item: Any) -> None:
-        self._order.append(offset)
+        if offset not in self._items:  # read twice (faust fetched it again after a seek): one place
+            self._order.append(offset)
         self._items[offset] = item
 
     def finished(self, offset: int) -> list[Any]:

@@ -55,6 +55,7 @@ from streams.engine import RiskEngine
 from streams.metrics import Metrics, WorkerCollector
 from streams.offsets import patch_faust_recovery
 from streams.partner_codec import decode_partner_record
+from streams.resume_order import patch_resume_after_seek
 from streams.settings import Settings
 from streams.watermarks import LowWatermark, ReorderBuffer, SourceMarks, SweepGrid, expected_sources
 
@@ -524,6 +525,7 @@ class Worker:
 def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: Metrics | None = None) -> Worker:
     """The faust app with its agents, wired to ``settings``; nothing is started."""
     _short_fetch_wait()
+    patch_resume_after_seek()  # stream partitions resume after the seek to committed offsets
     if settings.broker_profile == "embedded":
         patch_faust_recovery(settings.bootstrap_servers, settings.kafka_client_config)
     engine = engine or RiskEngine(settings.detectors, policy=settings.alert_policy, timed=True,

@@ -28,6 +28,16 @@ def test_an_unknown_or_repeated_offset_releases_nothing():
     assert acks.finished(5) == []
 
 
+def test_a_message_read_twice_while_waiting_does_not_block_the_partition():
+    acks = InOrderAcks()
+    acks.arrived(7, "m7 first read")
+    acks.arrived(8, "m8")
+    acks.arrived(7, "m7 read again")
+    assert acks.finished(7) == ["m7 read again"]
+    assert acks.finished(8) == ["m8"]
+    assert len(acks) == 0
+
+
 def _faust_new_offset(acked: list[int], committed: int | None) -> int | None:
     """faust's own ``Consumer._new_offset`` on its own bookkeeping structures."""
     from faust.transport.consumer import Consumer
