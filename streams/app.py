@@ -48,12 +48,14 @@ from alerts.scorecards import RegistryProfiles, ScorecardCore
 from detectors.base import Finding, Tier
 from detectors.events import Event
 from detectors.registry import PartnerRecord, PartnerRegistry
+from streams.acks import InOrderAcks
 from streams.actions import decode_action
 from streams.codec import InvalidEvent, decode_event
 from streams.engine import RiskEngine
 from streams.metrics import Metrics, WorkerCollector
 from streams.offsets import patch_faust_recovery
 from streams.partner_codec import decode_partner_record
+from streams.resume_order import patch_resume_after_seek
 from streams.settings import Settings
 from streams.watermarks import LowWatermark, ReorderBuffer, SourceMarks, SweepGrid, expected_sources
 
@@ -214,6 +216,9 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
         # partition to its committed offset after a rebalance, so they are read again.
         stream_wait_empty=False,
     )
+    credentials = settings.kafka_security.faust_credentials()
+    if credentials is not None:
+        conf["broker_credentials"] = credentials  # TLS and/or SASL (streams/kafka_security.py)
     if settings.broker_profile == "embedded":
         # Tansu completes the first group join only after the session timeout.
         # broker_max_poll_interval stays at faust's default (1,000 s): a shorter one
@@ -262,6 +267,8 @@ class Worker:
     keyed_sweeps: dict[int, SweepGrid] = field(default_factory=dict)
     #: keyed partition -> its events waiting for the low watermark (unacknowledged)
     keyed_waiting: dict[int, ReorderBuffer] = field(default_factory=dict)
+    #: keyed partition -> its messages, acknowledged to faust in offset order only
+    keyed_acks: dict[int, InOrderAcks] = field(default_factory=dict)
     #: alert-stage partition -> low watermark over the keyed partitions, and its sweeps
     alert_marks: dict[int, LowWatermark] = field(default_factory=dict)
     alert_sweeps: dict[int, SweepGrid] = field(default_factory=dict)
@@ -372,14 +379,15 @@ class Worker:
         value = orjson.loads(message.value)
         partition = message.partition
         waiting = self.keyed_waiting.setdefault(partition, ReorderBuffer())
+        self.keyed_acks.setdefault(partition, InOrderAcks()).arrived(message.offset, item)
         if isinstance(value, dict):
             await self._on_source_marks(partition, value["marks"], waiting, ack)
-            await ack(item)
+            await self._ack_in_order(item, ack)
             return
         keyspace, entity, payload = value
         if keyspace in (SCORECARD_ALERT, SCORECARD_REQUEST):  # applied as they come: no event time to wait for
             await self.handle_scorecard_item(keyspace, entity, payload, partition)
-            await ack(item)
+            await self._ack_in_order(item, ack)
             return
         event = Event.from_trusted_dict(payload)
         for ready in waiting.push(event.time, (event, keyspace, entity, item)):
@@ -389,14 +397,20 @@ class Worker:
                             ack: Callable[[Any], Awaitable[Any]]) -> None:
         if keyspace == SCORECARD_EVENT:  # released in event-time order like the detectors' events
             self.scorecard_core.observe(event, self.scorecards, entity)
-            await ack(item)
+            await self._ack_in_order(item, ack)
             self.metrics.scorecard_items.labels(keyspace).inc()
             return
         started = time.perf_counter()
         await self.send_findings(self.engine.detect_keyed(event, keyspace, entity, self.store))
-        await ack(item)
+        await self._ack_in_order(item, ack)
         self.metrics.keyed_events.labels(keyspace).inc()
         self.metrics.processing_seconds.labels("detect").observe(time.perf_counter() - started)
+
+    async def _ack_in_order(self, item: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
+        """Acknowledge what ``item`` finishes, in offset order (see :mod:`streams.acks`)."""
+        acks = self.keyed_acks.get(item.message.partition)
+        for ready in acks.finished(item.message.offset) if acks is not None else ():
+            await ack(ready)
 
     async def _on_source_marks(self, partition: int, marks: dict[str, list], waiting: ReorderBuffer,
                                ack: Callable[[Any], Awaitable[Any]]) -> None:
@@ -439,7 +453,7 @@ class Worker:
         if topic != self.settings.topics.keyed:
             return
         for partition in partitions:
-            for held in (self.keyed_waiting, self.keyed_marks, self.keyed_sweeps):
+            for held in (self.keyed_waiting, self.keyed_marks, self.keyed_sweeps, self.keyed_acks):
                 held.pop(partition, None)
 
     async def handle_registry(self, message: Any) -> None:
@@ -503,6 +517,10 @@ class Worker:
             assigned = [tp for tp in consumer.assignment() if tp.topic in inputs]
         except Exception:  # not started, or between generations
             return
+        for tp in assigned:
+            position = consumer._read_offset.get(tp)  # seeded with the committed offset at assignment
+            if position is not None:
+                self.sources.started_at((tp.topic, tp.partition), position)
         marks = self.sources.marks({(tp.topic, tp.partition): consumer.highwater(tp) for tp in assigned})
         if not marks:
             return
@@ -514,8 +532,9 @@ class Worker:
 def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: Metrics | None = None) -> Worker:
     """The faust app with its agents, wired to ``settings``; nothing is started."""
     _short_fetch_wait()
+    patch_resume_after_seek()  # stream partitions resume after the seek to committed offsets
     if settings.broker_profile == "embedded":
-        patch_faust_recovery(settings.bootstrap_servers)
+        patch_faust_recovery(settings.bootstrap_servers, settings.kafka_client_config)
     engine = engine or RiskEngine(settings.detectors, policy=settings.alert_policy, timed=True,
                                   runbook_base_url=settings.runbook_base_url)
     metrics = metrics or Metrics()

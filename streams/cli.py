@@ -236,7 +236,7 @@ def cmd_act(args: argparse.Namespace, settings: Settings) -> int:
                       until=args.until, reason=args.reason)
     decode_action(orjson.dumps(action))  # the worker would dead-letter it: say so here instead
     key, value = encode_action(action)
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks=1)
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks=1, **settings.kafka_client_config)
     producer.send(settings.topics.actions, key=key, value=value)
     producer.flush()
     producer.close()

@@ -47,7 +47,7 @@ def true_end_offsets(bootstrap: list[str], partitions: Iterable[tuple[str, int]]
         consumer.close()
 
 
-def patch_faust_recovery(bootstrap: list[str]) -> None:
+def patch_faust_recovery(bootstrap: list[str], client_config: Mapping[str, Any] | None = None) -> None:
     """Make faust's recovery (and anything else asking faust for highwaters) use
     :func:`true_end_offsets`. Idempotent; used for the embedded broker only."""
     import asyncio
@@ -60,7 +60,8 @@ def patch_faust_recovery(bootstrap: list[str]) -> None:
         return
 
     async def highwaters(self: Any, *partitions: TP) -> Mapping[TP, int]:
-        ends = await asyncio.to_thread(true_end_offsets, bootstrap, [(tp.topic, tp.partition) for tp in partitions])
+        ends = await asyncio.to_thread(true_end_offsets, bootstrap, [(tp.topic, tp.partition) for tp in partitions],
+                                       **(client_config or {}))
         return {tp: ends[(tp.topic, tp.partition)] for tp in partitions}
 
     thread.highwaters = highwaters

@@ -14,7 +14,7 @@ def event_producer(settings: Settings) -> KafkaProducer:
     # acks=1 and no idempotence: the embedded broker has no idempotent producer.
     return KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks=1, linger_ms=5,
                          batch_size=256 * 1024, max_in_flight_requests_per_connection=1,
-                         client_id="riskwatch-generate")
+                         client_id="riskwatch-generate", **settings.kafka_client_config)
 
 
 def produce(settings: Settings, events: Iterable, rate: float | None = None,

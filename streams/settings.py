@@ -20,6 +20,7 @@ from pathlib import Path
 
 from alerts.policy import AlertPolicyConfig
 from detectors.config import ConfigError, DetectorConfig, apply_overrides, overlay_section, read_thresholds
+from streams.kafka_security import KafkaSecurity, SecurityError, load_security
 
 DEFAULT_BROKER_URL = "kafka://127.0.0.1:9092"
 #: Placeholder host (like the schemas' $id): set RISKWATCH_RUNBOOK_BASE_URL to where deploy/runbooks is published.
@@ -97,6 +98,13 @@ class Settings:
     alertmanager_url: str | None = None
     #: Where ``deploy/runbooks/`` is published: every alert links ``<base>/<typology>.md``.
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
+    #: TLS and SASL for every Kafka connection (faust's and kafka-python's); secrets stay out of repr.
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
+
+    @property
+    def kafka_client_config(self) -> dict:
+        """Security keyword arguments for every kafka-python client riskwatch creates."""
+        return self.kafka_security.kafka_python_config()
 
     @property
     def config_version(self) -> str:
@@ -201,7 +209,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     runbook_base_url = _text(env, "RISKWATCH_RUNBOOK_BASE_URL", DEFAULT_RUNBOOK_BASE_URL).rstrip("/")
     if not runbook_base_url.startswith(("http://", "https://")):
         raise SettingsError(f"RISKWATCH_RUNBOOK_BASE_URL must be an http(s) URL, got {runbook_base_url!r}")
+    try:
+        kafka_security = load_security(env)
+    except SecurityError as exc:
+        raise SettingsError(str(exc)) from None
     return Settings(
+        kafka_security=kafka_security,
         broker_url=broker_url,
         topics=topics,
         partitions=_int(env, "RISKWATCH_PARTITIONS", 4),

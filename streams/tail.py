@@ -30,7 +30,8 @@ def tail_alerts(settings: Settings, *, from_beginning: bool = False, max_alerts:
     other consumers and starts at once. Returns the number of alerts seen.
     """
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
-                             group_id=None, client_id="riskwatch-tail", fetch_max_wait_ms=100)
+                             group_id=None, client_id="riskwatch-tail", fetch_max_wait_ms=100,
+                             **settings.kafka_client_config)
     try:
         topic = topic or settings.topics.alerts
         partitions = consumer.partitions_for_topic(topic) or set()

@@ -22,7 +22,7 @@ class TopicStatus:
 
 def admin_client(settings: Settings) -> KafkaAdminClient:
     return KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="riskwatch-admin",
-                            request_timeout_ms=15_000)
+                            request_timeout_ms=15_000, **settings.kafka_client_config)
 
 
 def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:

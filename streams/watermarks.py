@@ -75,6 +75,14 @@ class SourceMarks:
         if event_time is not None:
             mark[0] = max(mark[0], event_time)
 
+    def started_at(self, source: tuple[str, int], position: int) -> None:
+        """This worker reads ``source`` from ``position`` on (its committed offset): what
+        lies before was handled by whoever held it before. Without this, a source taken
+        over from a dead worker that had handled all of it would count as busy at no
+        event time, and hold every keyed partition back for ever."""
+        if source not in self.progress:
+            self.progress[source] = [float("-inf"), position - 1]
+
     def marks(self, highwaters: Mapping[tuple[str, int], int | None]) -> dict[str, list]:
         """``[newest event time handled or None, idle]`` for each assigned source (``highwaters``:
         its log end, None if not known yet, and then it is left out). A source is idle

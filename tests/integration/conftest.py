@@ -116,13 +116,15 @@ class RunningSystem:
             time.sleep(0.3)
         raise AssertionError(f"worker not ready after {timeout_s:.0f} s; log:\n{self.log_tail()}")
 
-    def crash_and_restart(self) -> None:
-        """SIGKILL the worker, then start a new one on the same topics, group and data directory."""
+    def crash_and_restart(self, between: Callable[[], None] = lambda: None) -> None:
+        """SIGKILL the worker, call ``between`` (the worker is dead), then start a new
+        one on the same topics, group and data directory."""
         import os
         import signal
 
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
+        between()
         self.process = start_riskwatch(["worker", "--loglevel", "info"], self.env, self.log_path)
 
     def log_tail(self, lines: int = 60) -> str:

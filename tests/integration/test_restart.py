@@ -1,10 +1,7 @@
-"""Detector state survives a SIGKILL of the worker: an episode spanning the crash is still detected.
-
-Known defect (README, "Reliability", "Known gaps"): messages produced while a restarted
-worker is still joining its group and recovering can be skipped by faust's
-recovery path on the embedded broker; this test sends the post-crash events
-once the new worker reports ready.
-"""
+"""Detector state survives a SIGKILL of the worker: an episode spanning the crash is still detected,
+whether the events after the crash arrive once the new worker is ready or while it joins its
+group and recovers (then they used to be skipped: 127 to 140 of 150 alerts, until the keyed stage
+acknowledged in offset order, see streams/acks.py)."""
 from __future__ import annotations
 
 import time
@@ -43,7 +40,8 @@ def _routes_per_payment() -> int:
     return len(engine.routes(decode_event(_payment(0, 0), "payment", time.time())))
 
 
-def test_state_recovered_after_sigkill_detects_the_episode_spanning_the_crash(system):
+@pytest.mark.parametrize("send", ["once_ready", "while_joining"])
+def test_state_recovered_after_sigkill_detects_the_episode_spanning_the_crash(system, send):
     # Two near-threshold cash payments per account before the crash: no alert yet.
     # Sent in one burst, so the state table's changelog ends in multi-record batches:
     # what the embedded broker's wrong end offsets used to cut short on recovery.
@@ -53,7 +51,8 @@ def test_state_recovered_after_sigkill_detects_the_episode_spanning_the_crash(sy
     assert [a for a in system.alerts() if a["typology"] == "structuring"] == []
 
     system.crash_and_restart()
-    system.wait_ready()
+    if send == "once_ready":
+        system.wait_ready()
     # The third payment of every account arrives after the restart.
     _send(system, [(a, 2) for a in range(ACCOUNTS)])
     alerts = system.alerts(expected=ACCOUNTS, idle_s=30)

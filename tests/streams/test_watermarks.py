@@ -74,3 +74,23 @@ def test_over_capacity_the_oldest_goes_early():
     assert buffer.push(10.0, "a") == []
     assert buffer.push(20.0, "b") == ["a"]
     assert buffer.release(100.0) == ["b", "c"]
+
+
+def test_a_source_taken_over_with_nothing_left_to_read_is_idle():
+    marks = SourceMarks()
+    source = ("payment.events", 1)
+    # Its previous owner handled and committed all 40 messages: this worker starts at 40.
+    assert marks.marks({source: 40}) == {"payment.events:1": [None, False]}  # without a start: busy for ever
+    marks.started_at(source, 40)
+    assert marks.marks({source: 40}) == {"payment.events:1": [None, True]}
+    marks.started_at(source, 7)  # a later start does not undo progress already known
+    assert marks.marks({source: 40})["payment.events:1"][1] is True
+
+
+def test_a_source_taken_over_with_messages_left_is_busy_until_they_are_handled():
+    marks = SourceMarks()
+    source = ("payment.events", 1)
+    marks.started_at(source, 30)
+    assert marks.marks({source: 40}) == {"payment.events:1": [None, False]}
+    marks.handled(source, 39, 1000.0)
+    assert marks.marks({source: 40}) == {"payment.events:1": [1000.0, True]}

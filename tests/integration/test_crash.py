@@ -1,0 +1,234 @@
+"""Crashes and scale-out on the embedded broker (issue 9, tests 1 and 2).
+
+A generated run with scenarios is produced in full, a worker is SIGKILLed at a point
+drawn from a seeded RNG while it processes it, and the run completes; the alert ids
+equal those ``replay`` raises from the same events, and no event is unaccounted for:
+the group's committed offsets reach the end of every input partition, every event
+with a route reached the keyed topic, and the restarted worker handled exactly the
+events after the committed offsets at the kill.
+
+Sizes: 800 events (about 2,000 keyed events) with eight scenarios (30 to 36 alert
+ids of 13 or 14 typologies, background included) take the worker some 15 s; with
+two group joins (6 s session timeout each) a case takes 40 to 60 s on 2 CPUs.
+"""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from collections import Counter
+
+import orjson
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from detectors.config import DetectorConfig
+from services import wait_until
+from streams.app import SCORECARD_ALERT, SCORECARD_REQUEST, STATE_TABLE, partition_for
+from streams.broker import free_port
+from streams.codec import decode_event
+from streams.engine import RiskEngine, run_events
+from streams.generator import GeneratorConfig, generate
+from streams.metrics import scrape_progress
+from streams.processes import start_riskwatch, stop_process
+from streams.publish import produce
+from tests.integration.conftest import RunningSystem, read_topic
+
+# Not in the default run: after the fix of faust's resume-before-seek race (streams/resume_order.py)
+# the SIGKILL cases passed 5 of 6 runs and the scale-out case 0 of 3 (README, "Reliability").
+pytestmark = [pytest.mark.integration, pytest.mark.known_defect]
+
+EVENTS = 800
+#: One scenario each of eight typologies: windows (structuring, spikes, fund flows),
+#: event-time timers (callback_missing, complaint_overdue) and the stateless phrase check.
+SCENARIOS = {t: 1 for t in ("structuring", "complaint_spike", "misleading_sales_phrase", "callback_missing",
+                            "rapid_in_out", "churning", "third_party_payer", "complaint_overdue")}
+
+
+def _run(seed: int):
+    events, _truth = generate(GeneratorConfig(seed=seed, events=EVENTS, scenario_mix=SCENARIOS))
+    now = time.time()
+    decoded = [decode_event(orjson.dumps(g.event), None, now) for g in events]
+    return events, decoded
+
+
+def _replayed_ids(decoded) -> set[str]:
+    return {a.alert_id for a in run_events(RiskEngine(DetectorConfig()), decoded)}
+
+
+class _ChangelogProgress:
+    """Records on the worker's state changelog so far, read from outside the worker: its
+    /metrics may not answer while it applies a burst of released events."""
+
+    def __init__(self, system: RunningSystem) -> None:
+        self.topic = f"{system.settings.app_id}-{STATE_TABLE}-changelog"
+        self.consumer = KafkaConsumer(bootstrap_servers=system.settings.bootstrap_servers, group_id=None,
+                                      enable_auto_commit=False, fetch_max_wait_ms=50)
+        self.count = 0
+        self.assigned = False
+
+    def poll(self) -> int:
+        if not self.assigned:
+            if self.topic not in self.consumer.topics():  # fresh metadata: faust creates it at start
+                return 0
+            partitions = self.consumer.partitions_for_topic(self.topic)
+            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+            self.consumer.assign(tps)
+            self.consumer.seek_to_beginning(*tps)
+            self.assigned = True
+        self.count += sum(len(batch) for batch in self.consumer.poll(timeout_ms=100).values())
+        return self.count
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def _log_ends(system: RunningSystem, events) -> dict[tuple[str, int], int]:
+    """Messages produced per input partition (kafka-python's default partitioner)."""
+    topics = system.settings.topics.inputs
+    return dict(Counter((topics[g.stream], partition_for(g.key.encode(), system.settings.partitions))
+                        for g in events))
+
+
+def _committed(system: RunningSystem) -> dict[tuple[str, int], int]:
+    """The worker group's committed offsets on the input topics."""
+    admin = KafkaAdminClient(bootstrap_servers=system.settings.bootstrap_servers)
+    try:
+        offsets = admin.list_group_offsets(system.settings.app_id)[system.settings.app_id]
+    finally:
+        admin.close()
+    inputs = set(system.settings.topics.inputs.values())
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()
+            if tp.topic in inputs and meta.offset >= 0}
+
+
+def _handled(url: str) -> int:
+    try:
+        counts = scrape_progress(url)
+    except OSError:
+        return 0
+    return int(counts.consumed + counts.rejected)
+
+
+def _kill(process) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
+def _wait_committed_to_the_end(system: RunningSystem, ends: dict, alive: list) -> None:
+    def done():
+        for process in alive:
+            assert process.poll() is None, f"worker exited; log:\n{system.log_tail()}"
+        return _committed(system) == ends
+    wait_until(done, 240, f"committed offsets to reach the log ends {ends}")
+
+
+def _check_outcome(system: RunningSystem, events, decoded) -> tuple[set, set]:
+    """Every routed event reached the keyed topic; the alert ids are replay's."""
+    engine = RiskEngine(DetectorConfig())
+    routed = {e.event_id for e in decoded if engine.routes(e)}
+    keyed_ids = Counter()
+    for record in read_topic(system.settings, system.settings.topics.keyed, idle_s=3):
+        value = orjson.loads(record.value)
+        # Source marks are dicts; scorecard alert records and publish requests carry no event.
+        if isinstance(value, list) and value[0] not in (SCORECARD_ALERT, SCORECARD_REQUEST):
+            keyed_ids[value[2]["event_id"]] += 1
+    assert routed <= set(keyed_ids), f"{len(routed - set(keyed_ids))} routed events never reached the keyed topic"
+    expected = _replayed_ids(decoded)
+    records = read_topic(system.settings, system.settings.topics.alerts, idle_s=8, timeout_s=180,
+                         until=lambda rs: {orjson.loads(r.value)["alert_id"] for r in rs} >= expected)
+    worker = {orjson.loads(r.value)["alert_id"] for r in records}
+    missing, extra = expected - worker, worker - expected
+    assert not missing and not extra, (sorted(missing), sorted(extra))
+    return expected, worker
+
+
+@pytest.mark.parametrize("seed", [31, 32])
+def test_sigkill_at_a_random_point_loses_no_event_and_no_alert(system, seed):
+    rng = random.Random(seed)
+    events, decoded = _run(seed)
+    ends = _log_ends(system, events)
+    assert produce(system.settings, events) == EVENTS  # all of it, while the worker joins
+    # The kill point is drawn on the stateful stage's progress, its state writes as they
+    # reach the changelog (at least one per keyed event applied, more at sweeps), so the
+    # worker dies with state half built, events held and offsets partly committed.
+    expected = _replayed_ids(decoded)
+    engine = RiskEngine(DetectorConfig())
+    kill_at = int(rng.uniform(0.15, 0.85) * sum(len(engine.routes(e)) for e in decoded))
+    progress = _ChangelogProgress(system)
+    try:
+        wait_until(lambda: progress.poll() >= kill_at or system.process.poll() is not None, 180,
+                   f"{kill_at} state writes")
+    finally:
+        progress.close()
+    written = progress.count
+
+    committed_at_kill = {}
+
+    def between() -> None:
+        committed_at_kill.update(_committed(system))
+
+    system.crash_and_restart(between=between)
+    raised_at_kill = {orjson.loads(r.value)["alert_id"] for r in read_topic(
+        system.settings, system.settings.topics.alerts, idle_s=1)}
+    assert raised_at_kill < expected, "the kill came after every alert had been raised"
+    after_kill = EVENTS - sum(committed_at_kill.values())
+    _wait_committed_to_the_end(system, ends, [system.process])
+    # The restarted worker handles at least what was not committed at the kill (the dead
+    # worker's handled-but-uncommitted events are read again: at-least-once). It may read
+    # some twice itself: a rebalance while it works (the dead member leaving the group)
+    # seeks back to the committed offsets.
+    wait_until(lambda: _handled(system.metrics_url) >= after_kill, 60, "the restarted worker's counters")
+    time.sleep(2)
+    reread = _handled(system.metrics_url) - after_kill
+    _check_outcome(system, events, decoded)
+    print(f"seed {seed}: killed after {written} state writes ({len(raised_at_kill)} of {len(expected)} alert ids "
+          f"raised, {EVENTS - after_kill} of {EVENTS} input events committed); restarted worker handled {after_kill} + {reread} read twice; {len(expected)} alert ids "
+          f"equal replay's")
+
+
+def test_two_workers_share_the_partitions_and_the_survivor_takes_over(system):
+    rng = random.Random(41)
+    events, decoded = _run(41)
+    ends = _log_ends(system, events)
+    peer_port = free_port()
+    peer_env = {**system.env, "RISKWATCH_METRICS_ADDR": f"127.0.0.1:{peer_port}",
+                "RISKWATCH_DATA_DIR": system.env["RISKWATCH_DATA_DIR"] + "-peer"}
+    peer = start_riskwatch(["worker", "--loglevel", "info"], peer_env, system.log_path.with_name("peer.log"))
+    urls = [system.metrics_url, f"http://127.0.0.1:{peer_port}/metrics"]
+    processes = [system.process, peer]
+    try:
+        system.wait_ready()
+        peer_system = RunningSystem(system.settings, peer_env, urls[1], system.log_path.with_name("peer.log"), peer)
+        peer_system.wait_ready()
+        # Both hold partitions once a rebalance has given each a share.
+        wait_until(lambda: all(_assigned_inputs(url) > 0 for url in urls), 90, "both workers to hold input partitions")
+        assert produce(system.settings, events) == EVENTS
+        victim = rng.randrange(2)
+        kill_after = int(rng.uniform(0.2, 0.6) * EVENTS)
+        wait_until(lambda: sum(_handled(u) for u in urls) >= kill_after, 180, f"{kill_after} events handled")
+        shares = [_handled(u) for u in urls]
+        assert all(shares), f"one worker handled nothing: {shares}"
+        _kill(processes[victim])
+        survivor = processes[1 - victim]
+        _wait_committed_to_the_end(system, ends, [survivor])
+        expected, _worker = _check_outcome(system, events, decoded)
+        print(f"scale-out: shares at the kill {shares}; killed worker {victim}; survivor finished; "
+              f"{len(expected)} alert ids equal replay's")
+    finally:
+        stop_process(peer)
+
+
+def _assigned_inputs(url: str) -> int:
+    """Input partitions a worker reports consumer lag for (those it holds)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        text = urllib.request.urlopen(url, timeout=2).read().decode()
+    except OSError:
+        return 0
+    return sum(1 for family in text_string_to_metric_families(text) for s in family.samples
+               if s.name == "riskwatch_consumer_lag" and ".events." in s.labels.get("topic", ""))
