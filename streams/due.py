@@ -16,7 +16,6 @@ due, which rebuilds the index as the engine advances them.
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
 from collections.abc import Callable, Iterable
 from typing import Protocol
@@ -29,16 +28,14 @@ class KeyedStore(Protocol):
 class DueIndex:
     """State key -> the watermark at which its detector's ``advance`` may next act.
 
-    Due keys come back in the order their state was created (as a dict store
-    lists them), so that a sweep's findings come in the same order as when every
-    key was swept."""
+    Due keys come back in due-time order (then by key): a sweep fires what came due
+    first first. About 200 bytes a key (key, due time, heap entry): it is part of the
+    worker's memory per entity (README, "Performance")."""
 
     def __init__(self) -> None:
-        #: key -> [due, creation order]
-        self._due: dict[str, list[float]] = {}
-        #: (due, creation order, key); an entry whose due is no longer the key's is stale
-        self._heap: list[tuple[float, int, str]] = []
-        self._order = itertools.count()
+        self._due: dict[str, float] = {}
+        #: (due, key); an entry whose due is no longer the key's is stale and skipped
+        self._heap: list[tuple[float, str]] = []
         #: False until every key of the store has been seen: a store may come filled (by
         #: another engine, or a worker's changelog recovery).
         self._complete = False
@@ -48,20 +45,17 @@ class DueIndex:
         if due is None:
             self._due.pop(key, None)
             return
-        entry = self._due.get(key)
-        if entry is None:
-            entry = self._due[key] = [due, next(self._order)]
-        elif entry[0] == due:
+        if self._due.get(key) == due:
             return  # its heap entry stands
-        entry[0] = due
+        self._due[key] = due
         if due < math.inf:
-            heapq.heappush(self._heap, (due, int(entry[1]), key))
+            heapq.heappush(self._heap, (due, key))
             if len(self._heap) > 2 * len(self._due) + 1024:
                 self._compact()
 
     def _compact(self) -> None:
         """Drop the stale heap entries (a key noted with a new due time leaves its old one)."""
-        self._heap = [(due, int(order), key) for key, (due, order) in self._due.items() if due < math.inf]
+        self._heap = [(due, key) for key, due in self._due.items() if due < math.inf]
         heapq.heapify(self._heap)
 
     def invalidate(self) -> None:
@@ -78,23 +72,21 @@ class DueIndex:
             for key in store.keys():
                 self.note(key, -math.inf)
             self._complete = True
-        due: list[tuple[int, str]] = []
-        others: list[tuple[float, int, str]] = []
+        due: list[str] = []
+        others: list[tuple[float, str]] = []
         heap = self._heap
         while heap and heap[0][0] <= watermark:
             entry = heapq.heappop(heap)
-            current = self._due.get(entry[2])
-            if current is None or current[0] != entry[0]:
+            if self._due.get(entry[1]) != entry[0]:
                 continue  # stale: deleted, or noted again since
-            if owned is None or owned(entry[2]):
-                current[0] = math.inf  # off the heap until the caller notes it again
-                due.append((entry[1], entry[2]))
+            if owned is None or owned(entry[1]):
+                self._due[entry[1]] = math.inf  # off the heap until the caller notes it again
+                due.append(entry[1])
             else:
                 others.append(entry)
         for entry in others:
             heapq.heappush(heap, entry)
-        due.sort()
-        return [key for _, key in due]
+        return due
 
     def __len__(self) -> int:
         return len(self._due)

@@ -1,4 +1,4 @@
-"""The sweep index (streams/due.py): due keys in creation order, owners' keys only, rebuilt after invalidation."""
+"""The sweep index (streams/due.py): due keys in due order, owners' keys only, rebuilt after invalidation."""
 import math
 
 from streams.due import DueIndex
@@ -12,14 +12,14 @@ class Keys:
         return self._keys
 
 
-def test_due_keys_come_in_creation_order_once_their_time_has_come():
+def test_due_keys_come_in_due_order_once_their_time_has_come():
     index = DueIndex()
     assert index.due_keys(0.0, Keys()) == []  # a new index first looks at what the store holds
     index.note("b", 20.0)
     index.note("a", 10.0)
     index.note("c", math.inf)  # never due
     assert index.due_keys(5.0, Keys()) == []
-    assert index.due_keys(25.0, Keys()) == ["b", "a"]
+    assert index.due_keys(25.0, Keys()) == ["a", "b"]
     # Taken keys wait for the caller to note them again.
     assert index.due_keys(30.0, Keys()) == []
     index.note("a", 40.0)
@@ -35,8 +35,8 @@ def test_a_key_noted_again_or_deleted_leaves_no_stale_due_time():
     index.note("b", None)
     assert index.due_keys(20.0, Keys()) == []
     assert index.due_keys(50.0, Keys()) == ["a"]
-    index.note("b", 60.0)  # re-created: it now comes after "a"
-    index.note("a", 60.0)
+    index.note("b", 60.0)  # re-created
+    index.note("a", 55.0)
     assert index.due_keys(60.0, Keys()) == ["a", "b"]
 
 
@@ -50,12 +50,12 @@ def test_keys_not_owned_stay_due_for_their_owner():
 
 
 def test_a_new_or_invalidated_index_takes_every_stored_key_as_due():
-    assert DueIndex().due_keys(0.0, Keys("x", "y")) == ["x", "y"]  # a store that came filled
+    assert sorted(DueIndex().due_keys(0.0, Keys("x", "y"))) == ["x", "y"]  # a store that came filled
     index = DueIndex()
     index.due_keys(0.0, Keys())
     index.note("a", 100.0)
     index.invalidate()  # e.g. a table recovered from its changelog
-    assert index.due_keys(0.0, Keys("a", "r1", "r2")) == ["a", "r1", "r2"]
+    assert sorted(index.due_keys(0.0, Keys("a", "r1", "r2"))) == ["a", "r1", "r2"]
 
 
 def test_stale_entries_are_compacted():
