@@ -204,7 +204,6 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
         # backlog of the keyed topic drains at batches, not records, per fetch: lingering
         # 10 ms fills batches (see README, "The embedded broker").
         producer_linger=0.010,
-        producer_max_batch_size=262_144,
         broker_max_poll_records=5000,
         stream_buffer_maxsize=20_000,
         broker_commit_interval=1.0,

@@ -388,9 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small loads, under a minute (CI's smoke test)")
     p.add_argument("--json", action="store_true", help="print one JSON object (README, Performance); "
                    "the table goes to stderr")
-    p.add_argument("--events", type=int, default=None, help="main load (default 3000; --quick 400)")
+    p.add_argument("--events", type=int, default=None, help="main load (default 20000; --quick 400)")
     p.add_argument("--entity-events", type=int, default=None,
-                   help="entity load, 4 tracked entities each (default 2500; --quick 200)")
+                   help="entity load, 4 tracked entities each (default 50000; --quick 200)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--keep", action="store_true", help="keep the logs and data directory")
     p.set_defaults(func=cmd_bench)
