@@ -54,7 +54,7 @@ from streams.acks import InOrderAcks
 from streams.actions import decode_action
 from streams.codec import InvalidEvent, decode_event
 from streams.engine import RiskEngine
-from streams.keyed_batches import KeyedBatcher, decode_keyed, encode_item
+from streams.keyed_batches import KeyedBatcher, UnknownKeyedFormat, decode_keyed, encode_item
 from streams.metrics import Metrics, WorkerCollector
 from streams.offsets import patch_faust_recovery
 from streams.partner_codec import decode_partner_record
@@ -346,17 +346,17 @@ class Worker:
         await self.send_findings(self.engine.detect_stateless(event))
         payload = None
         for keyspace, entity in self.engine.routes(event):
-            payload = payload or event.to_dict()
+            payload = payload or orjson.dumps(event.to_dict())
             self.keyed_out.add(partition_for(route_key(keyspace, entity), self.settings.partitions),
                                encode_item(keyspace, entity, payload))
         branch = self.scorecard_core.route(event)
         if branch is not None:
-            await self.send_scorecard_item(SCORECARD_EVENT, branch, payload or event.to_dict())
+            await self.send_scorecard_item(SCORECARD_EVENT, branch, payload or orjson.dumps(event.to_dict()))
         # After the items are gathered: a mark sent from here on follows them (send_marks).
         self.sources.handled(source, message.offset, event.time)
         self.metrics.processing_seconds.labels("decode").observe(time.perf_counter() - started)
 
-    async def send_scorecard_item(self, kind: str, branch: str, payload: dict[str, Any]) -> None:
+    async def send_scorecard_item(self, kind: str, branch: str, payload: dict[str, Any] | bytes) -> None:
         """An event or alert record to the keyed partition that holds ``branch``'s scorecards
         (gathered into that partition's next batch)."""
         key = route_key(SCORECARD_EVENT, branch)
@@ -388,10 +388,18 @@ class Worker:
         once every item of its message is applied (its offset is committed only then,
         so a held event survives a crash)."""
         message = item.message
-        keyed = decode_keyed(message.value)
         partition = message.partition
+        acks = self.keyed_acks.setdefault(partition, InOrderAcks())
+        try:
+            keyed = decode_keyed(message.value)
+        except UnknownKeyedFormat as error:
+            # Written by a newer riskwatch: left unacknowledged (it blocks this partition's
+            # commits), so that a worker that reads it takes the partition up from here.
+            acks.arrived(message.offset, item)
+            log.error("keyed partition %d offset %d not applied: %s", partition, message.offset, error)
+            return
         waiting = self.keyed_waiting.setdefault(partition, ReorderBuffer())
-        self.keyed_acks.setdefault(partition, InOrderAcks()).arrived(message.offset, item, max(1, len(keyed.items)))
+        acks.arrived(message.offset, item, max(1, len(keyed.items)))
         if keyed.marks is not None or not keyed.items:
             if keyed.marks is not None:
                 await self._on_source_marks(partition, keyed.marks, waiting, ack)

@@ -37,6 +37,8 @@ FLUSH_INTERVAL_S = 0.005
 #: Largest batch message (bytes of items; an item larger than this goes alone). Below the
 #: producer's largest request (faust's default 1,000,000 bytes) with room to spare.
 MAX_MESSAGE_BYTES = 512 * 1024
+#: After a failed send (the producer stopping, say), the next timed try; marks flush sooner.
+RETRY_AFTER_S = 1.0
 
 
 class UnknownKeyedFormat(ValueError):
@@ -68,7 +70,11 @@ def decode_keyed(value: bytes) -> KeyedMessage:
     raise UnknownKeyedFormat(f"keyed message is a JSON {type(data).__name__}, not a riskwatch item, batch or marks")
 
 
-def encode_item(keyspace: str, entity: str, payload: dict[str, Any]) -> bytes:
+def encode_item(keyspace: str, entity: str, payload: dict[str, Any] | bytes) -> bytes:
+    """``[keyspace, entity, payload]`` as JSON; ``payload`` a dict, or its JSON already
+    (an event's 2 to 3 items share one encoding of it)."""
+    if isinstance(payload, bytes):
+        return orjson.dumps([keyspace, entity])[:-1] + b"," + payload + b"]"
     return orjson.dumps([keyspace, entity, payload])
 
 
@@ -162,20 +168,23 @@ class KeyedBatcher:
         for callback in done:
             await callback()
 
-    def _arm(self) -> None:
+    def _arm(self, delay_s: float | None = None) -> None:
         if self._timer is None and self._task is None:
-            self._timer = asyncio.get_running_loop().call_later(self.interval_s, self._start_timed_flush)
+            delay_s = self.interval_s if delay_s is None else delay_s
+            self._timer = asyncio.get_running_loop().call_later(delay_s, self._start_timed_flush)
 
     def _start_timed_flush(self) -> None:
         self._timer = None
         self._task = asyncio.ensure_future(self._timed_flush())
 
     async def _timed_flush(self) -> None:
+        retry = False
         try:
             await self.flush()
         except Exception:
-            log.exception("sending %d keyed items failed; retrying", self.pending_items())
+            retry = True
+            log.exception("sending %d keyed items failed; retrying in %.0f s", self.pending_items(), RETRY_AFTER_S)
         finally:
             self._task = None
-        if self._pending or self._after:
-            self._arm()  # added while this flush ran, or left by a failure
+        if self._pending or self._after:  # added while this flush ran, or left by a failure
+            self._arm(RETRY_AFTER_S if retry else self.interval_s)
