@@ -38,7 +38,7 @@ from abc import abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
-from detectors.base import Detector, Finding, State, Tier, register
+from detectors.base import Detector, Finding, State, Tier, earliest, register
 from detectors.episodes import behind, claim, forget, window_start
 from detectors.events import Event
 from detectors.sketches import WindowedDistinct
@@ -176,6 +176,11 @@ class DistinctCounterpartsDetector(Detector):
         if state["d"] is None and not state["f"]:
             return None, []
         return state, []
+
+    def due(self, state: State) -> float:
+        window = self.config.window_s
+        sketch = [] if state["d"] is None else [self.sketch.forget_horizon(state["d"]) + window]
+        return earliest(sketch, (f[1] + window for f in state["f"]))
 
 
 def _own(account: str | None, event: Event) -> bool:

@@ -134,6 +134,14 @@ class WindowedDistinct:
         sets = [b[1] for b in state["h"] if b[0] + self.bucket_s > start and b[0] <= end]
         return float(max(exact, round(hll_estimate(sets, self.p)))), False
 
+    def forget_horizon(self, state: SketchState) -> float:
+        """The lowest ``horizon`` at which :meth:`forget` may change ``state`` (minus infinity
+        when it would drop the whole sketch at any horizon)."""
+        if not state or not (state["x"] or state["h"]):
+            return -math.inf
+        return min([v[0] for v in state["x"].values()] + [b[0] + self.bucket_s for b in state["h"]]
+                   + ([state["o"]] if state["o"] is not None else []))
+
     def forget(self, state: SketchState, horizon: float) -> SketchState:
         """Drop what lies wholly before ``horizon``; ``None`` once nothing is left."""
         if not state:

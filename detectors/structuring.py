@@ -30,7 +30,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from detectors.base import Detector, Finding, State, Tier, register
+from detectors.base import Detector, Finding, State, Tier, earliest, register
 from detectors.events import Event
 
 TYPOLOGY = "structuring"
@@ -217,6 +217,10 @@ class StructuringDetector(Detector):
         if not state["p"] and not state["f"]:
             return None, []
         return state, []
+
+    def due(self, state: State) -> float:
+        kept = 2 * self.config.window_s
+        return earliest((p[0] + kept for p in state["p"]), (f[1] + kept for f in state["f"]))
 
 
 @register("structuring")
