@@ -18,28 +18,32 @@ from typing import Any
 
 class InOrderAcks:
     """One partition's messages in arrival (offset) order, released for acknowledgement
-    only as a prefix of finished ones."""
+    only as a prefix of finished ones. A message of several parts (a batch of items,
+    :mod:`streams.keyed_batches`) is finished when every part is."""
 
     def __init__(self) -> None:
         self._order: deque[int] = deque()
-        self._items: dict[int, Any] = {}
-        self._finished: set[int] = set()
+        #: offset -> [the message as last read, parts not finished yet]
+        self._items: dict[int, list] = {}
 
-    def arrived(self, offset: int, item: Any) -> None:
+    def arrived(self, offset: int, item: Any, parts: int = 1) -> None:
         if offset not in self._items:  # read twice (faust fetched it again after a seek): one place
             self._order.append(offset)
-        self._items[offset] = item
+        # A second read starts the count again: its parts are applied again (detectors
+        # dedupe by event id), and the first read's parts no longer count (see finished).
+        self._items[offset] = [item, parts]
 
-    def finished(self, offset: int) -> list[Any]:
-        """Mark ``offset`` finished; returns the items that may now be acknowledged, in order."""
-        if offset not in self._items:
+    def finished(self, offset: int, item: Any = None) -> list[Any]:
+        """Mark one part of ``offset`` finished; returns the items that may now be
+        acknowledged, in order. With ``item``, a part of an earlier read of the offset
+        (not the message last read) counts for nothing."""
+        entry = self._items.get(offset)
+        if entry is None or (item is not None and item is not entry[0]):
             return []
-        self._finished.add(offset)
+        entry[1] -= 1
         ready = []
-        while self._order and self._order[0] in self._finished:
-            head = self._order.popleft()
-            self._finished.discard(head)
-            ready.append(self._items.pop(head))
+        while self._order and self._items[self._order[0]][1] <= 0:
+            ready.append(self._items.pop(self._order.popleft())[0])
         return ready
 
     def __len__(self) -> int:

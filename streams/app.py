@@ -5,6 +5,7 @@ Data flow::
     policy/payment/complaint.events --decode+validate--> stateless detectors --findings--+
               |  bad message: <topic>.dlq (original bytes; headers name topic, partition, offset, reason)
               +-- re-keyed by entity (account, agent...) --> riskwatch.keyed-events           |
+                      (one message per keyed partition every few ms: streams/keyed_batches.py)  |
                       --> stateful detectors (table riskwatch-state) --findings--------------+
     risk.alert-actions (ack, resolve, suppress) --validate--------------------------------+
               (scorecards: a request to every keyed partition)                           |
@@ -33,6 +34,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -52,6 +54,7 @@ from streams.acks import InOrderAcks
 from streams.actions import decode_action
 from streams.codec import InvalidEvent, decode_event
 from streams.engine import RiskEngine
+from streams.keyed_batches import KeyedBatcher, UnknownKeyedFormat, decode_keyed, encode_item
 from streams.metrics import Metrics, WorkerCollector
 from streams.offsets import patch_faust_recovery
 from streams.partner_codec import decode_partner_record
@@ -276,6 +279,8 @@ class Worker:
     #: alert-stage partition -> low watermark over the keyed partitions, and its sweeps
     alert_marks: dict[int, LowWatermark] = field(default_factory=dict)
     alert_sweeps: dict[int, SweepGrid] = field(default_factory=dict)
+    #: items for the keyed topic, sent one message per keyed partition (streams/keyed_batches.py)
+    keyed_out: KeyedBatcher | None = None
 
     async def send_findings(self, findings: list[Finding]) -> None:
         for finding in findings:
@@ -286,6 +291,7 @@ class Worker:
                 partition=partition_for(subject, self.settings.partitions))
 
     async def publish(self, outcome: Outcome) -> None:
+        scored = False
         for alert in outcome.records:
             value = alert.to_json()
             await self.topics["alerts"].send(key=alert.key, value=value)
@@ -295,9 +301,12 @@ class Worker:
             branch = self.scorecard_core.branch_of(alert.branch_id, alert.partner_id)
             if branch is not None:
                 await self.send_scorecard_item(SCORECARD_ALERT, branch, alert.to_dict())
+                scored = True
         for verdict in outcome.dispositions:
             if verdict.disposition == "confirmed" and (verdict.agent_id or verdict.branch_id):
                 await self.feed_back_confirmation(verdict)
+        if scored:  # with the producer before this alert-stage message is acknowledged
+            await self.keyed_out.flush()
         self.metrics.alert_outcome(outcome)
 
     async def feed_back_confirmation(self, verdict: Disposition) -> None:
@@ -337,23 +346,21 @@ class Worker:
         await self.send_findings(self.engine.detect_stateless(event))
         payload = None
         for keyspace, entity in self.engine.routes(event):
-            payload = payload or event.to_dict()
-            key = route_key(keyspace, entity)
-            await self.topics["keyed"].send(
-                key=key, value=orjson.dumps([keyspace, entity, payload]),
-                partition=partition_for(key, self.settings.partitions))
+            payload = payload or orjson.dumps(event.to_dict())
+            self.keyed_out.add(partition_for(route_key(keyspace, entity), self.settings.partitions),
+                               encode_item(keyspace, entity, payload))
         branch = self.scorecard_core.route(event)
         if branch is not None:
-            await self.send_scorecard_item(SCORECARD_EVENT, branch, payload or event.to_dict())
-        # After the sends: a mark sent from here on follows this event's keyed messages.
+            await self.send_scorecard_item(SCORECARD_EVENT, branch, payload or orjson.dumps(event.to_dict()))
+        # After the items are gathered: a mark sent from here on follows them (send_marks).
         self.sources.handled(source, message.offset, event.time)
         self.metrics.processing_seconds.labels("decode").observe(time.perf_counter() - started)
 
-    async def send_scorecard_item(self, kind: str, branch: str, payload: dict[str, Any]) -> None:
-        """An event or alert record to the keyed partition that holds ``branch``'s scorecards."""
+    async def send_scorecard_item(self, kind: str, branch: str, payload: dict[str, Any] | bytes) -> None:
+        """An event or alert record to the keyed partition that holds ``branch``'s scorecards
+        (gathered into that partition's next batch)."""
         key = route_key(SCORECARD_EVENT, branch)
-        await self.topics["keyed"].send(key=key, value=orjson.dumps([kind, branch, payload]),
-                                        partition=partition_for(key, self.settings.partitions))
+        self.keyed_out.add(partition_for(key, self.settings.partitions), encode_item(kind, branch, payload))
 
     def _owned_branches(self, partition: int) -> list[str]:
         return [b for b in self.scorecard_core.branches(self.scorecards)
@@ -375,27 +382,37 @@ class Worker:
                 await self.publish_scorecards(owned, None, "request")
 
     async def handle_keyed(self, item: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
-        """One message of the keyed topic: an event, held until the partition's low
-        watermark passes it, or source marks, which release the events they pass
-        in event-time order and may sweep. ``ack`` acknowledges a faust event (its
-        offset is committed only then, so a held event survives a crash)."""
+        """One message of the keyed topic: a batch of events, each held until the
+        partition's low watermark passes it, or source marks, which release the events
+        they pass in event-time order and may sweep. ``ack`` acknowledges a faust event
+        once every item of its message is applied (its offset is committed only then,
+        so a held event survives a crash)."""
         message = item.message
-        value = orjson.loads(message.value)
         partition = message.partition
+        acks = self.keyed_acks.setdefault(partition, InOrderAcks())
+        try:
+            keyed = decode_keyed(message.value)
+        except UnknownKeyedFormat as error:
+            # Written by a newer riskwatch: left unacknowledged (it blocks this partition's
+            # commits), so that a worker that reads it takes the partition up from here.
+            acks.arrived(message.offset, item)
+            log.error("keyed partition %d offset %d not applied: %s", partition, message.offset, error)
+            return
         waiting = self.keyed_waiting.setdefault(partition, ReorderBuffer())
-        self.keyed_acks.setdefault(partition, InOrderAcks()).arrived(message.offset, item)
-        if isinstance(value, dict):
-            await self._on_source_marks(partition, value["marks"], waiting, ack)
+        acks.arrived(message.offset, item, max(1, len(keyed.items)))
+        if keyed.marks is not None or not keyed.items:
+            if keyed.marks is not None:
+                await self._on_source_marks(partition, keyed.marks, waiting, ack)
             await self._ack_in_order(item, ack)
             return
-        keyspace, entity, payload = value
-        if keyspace in (SCORECARD_ALERT, SCORECARD_REQUEST):  # applied as they come: no event time to wait for
-            await self.handle_scorecard_item(keyspace, entity, payload, partition)
-            await self._ack_in_order(item, ack)
-            return
-        event = Event.from_trusted_dict(payload)
-        for ready in waiting.push(event.time, (event, keyspace, entity, item)):
-            await self._detect_keyed(*ready, ack)
+        for keyspace, entity, payload in keyed.items:
+            if keyspace in (SCORECARD_ALERT, SCORECARD_REQUEST):  # applied as they come: no event time to wait for
+                await self.handle_scorecard_item(keyspace, entity, payload, partition)
+                await self._ack_in_order(item, ack)
+                continue
+            event = Event.from_trusted_dict(payload)
+            for ready in waiting.push(event.time, (event, keyspace, entity, item)):
+                await self._detect_keyed(*ready, ack)
 
     async def _detect_keyed(self, event: Event, keyspace: str, entity: str, item: Any,
                             ack: Callable[[Any], Awaitable[Any]]) -> None:
@@ -411,9 +428,10 @@ class Worker:
         self.metrics.processing_seconds.labels("detect").observe(time.perf_counter() - started)
 
     async def _ack_in_order(self, item: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
-        """Acknowledge what ``item`` finishes, in offset order (see :mod:`streams.acks`)."""
+        """Acknowledge what ``item`` (one applied part of it) finishes, in offset order
+        (see :mod:`streams.acks`)."""
         acks = self.keyed_acks.get(item.message.partition)
-        for ready in acks.finished(item.message.offset) if acks is not None else ():
+        for ready in acks.finished(item.message.offset, item) if acks is not None else ():
             await ack(ready)
 
     async def _on_source_marks(self, partition: int, marks: dict[str, list], waiting: ReorderBuffer,
@@ -480,9 +498,10 @@ class Worker:
             await self.dead_letter_message(self.settings.topics.actions, message, error)
             return
         if action["action"] == "scorecards":  # every partition publishes the scorecards it holds
-            request = orjson.dumps([SCORECARD_REQUEST, "", action])
+            request = encode_item(SCORECARD_REQUEST, "", action)
             for partition in range(self.settings.partitions):
-                await self.topics["keyed"].send(key=b"scorecards", value=request, partition=partition)
+                self.keyed_out.add(partition, request)
+            await self.keyed_out.flush()  # with the producer before the action is acknowledged
             return
         subject = action["subject"].encode()
         await self.topics["findings"].send(key=subject, value=orjson.dumps({"action": action}),
@@ -529,8 +548,11 @@ class Worker:
         if not marks:
             return
         value = orjson.dumps({"marks": marks})
-        for partition in range(self.settings.partitions):
-            await self.topics["keyed"].send(key=b"marks", value=value, partition=partition)
+        # The marks follow the items of every event they count: those gathered before
+        # ``marks`` was taken go first, and no flush runs between them and the marks.
+        async with self.keyed_out.flushed():
+            for partition in range(self.settings.partitions):
+                await self.topics["keyed"].send(key=b"marks", value=value, partition=partition)
 
 
 def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: Metrics | None = None) -> Worker:
@@ -578,6 +600,9 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
         scorecards=TableStateStore(scorecards),
         scorecard_core=ScorecardCore(settings.detectors, profiles=RegistryProfiles(engine.registry)),
     )
+    keyed_topic = worker.topics["keyed"]
+    worker.keyed_out = KeyedBatcher(
+        lambda partition, value: keyed_topic.send(key=b"items", value=value, partition=partition))
 
     for stream_name, topic_name in names.inputs.items():
         _input_agent(worker, stream_name, topic_name)
@@ -642,8 +667,10 @@ def _input_agent(worker: Worker, stream_name: str, topic_name: str) -> None:
 
     @worker.app.agent(topic, name=f"riskwatch.decode-{stream_name}")
     async def decode(stream: Any) -> None:
-        async for event in stream.events():
+        manual = stream.noack()  # acknowledged once the event's keyed items are with the producer
+        async for event in manual.events():
             await worker.handle_input(topic_name, stream_name, event.message)
+            worker.keyed_out.after_flush(partial(manual.ack, event))
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:

@@ -30,6 +30,7 @@ from streams.broker import free_port
 from streams.codec import decode_event
 from streams.engine import RiskEngine, run_events
 from streams.generator import GeneratorConfig, generate
+from streams.keyed_batches import decode_keyed
 from streams.metrics import scrape_progress
 from streams.processes import start_riskwatch, stop_process
 from streams.publish import produce
@@ -130,10 +131,10 @@ def _check_outcome(system: RunningSystem, events, decoded) -> tuple[set, set]:
     routed = {e.event_id for e in decoded if engine.routes(e)}
     keyed_ids = Counter()
     for record in read_topic(system.settings, system.settings.topics.keyed, idle_s=3):
-        value = orjson.loads(record.value)
-        # Source marks are dicts; scorecard alert records and publish requests carry no event.
-        if isinstance(value, list) and value[0] not in (SCORECARD_ALERT, SCORECARD_REQUEST):
-            keyed_ids[value[2]["event_id"]] += 1
+        # Source marks have no items; scorecard alert records and publish requests carry no event.
+        for keyspace, _entity, payload in decode_keyed(record.value).items:
+            if keyspace not in (SCORECARD_ALERT, SCORECARD_REQUEST):
+                keyed_ids[payload["event_id"]] += 1
     assert routed <= set(keyed_ids), f"{len(routed - set(keyed_ids))} routed events never reached the keyed topic"
     expected = _replayed_ids(decoded)
     records = read_topic(system.settings, system.settings.topics.alerts, idle_s=8, timeout_s=180,
