@@ -59,6 +59,7 @@ from streams.metrics import Metrics, WorkerCollector
 from streams.offsets import patch_faust_recovery
 from streams.partner_codec import decode_partner_record
 from streams.resume_order import patch_resume_after_seek
+from streams.uncommitted_seek import patch_seek_uncommitted_to_beginning
 from streams.settings import Settings
 from streams.watermarks import LowWatermark, ReorderBuffer, SourceMarks, SweepGrid, expected_sources
 
@@ -281,6 +282,8 @@ class Worker:
     alert_sweeps: dict[int, SweepGrid] = field(default_factory=dict)
     #: items for the keyed topic, sent one message per keyed partition (streams/keyed_batches.py)
     keyed_out: KeyedBatcher | None = None
+    #: Unix seconds now: the time a mark message is sent at.
+    wall_clock: Callable[[], float] = time.time
 
     async def send_findings(self, findings: list[Finding]) -> None:
         for finding in findings:
@@ -402,7 +405,7 @@ class Worker:
         acks.arrived(message.offset, item, max(1, len(keyed.items)))
         if keyed.marks is not None or not keyed.items:
             if keyed.marks is not None:
-                await self._on_source_marks(partition, keyed.marks, waiting, ack)
+                await self._on_source_marks(partition, keyed.marks, keyed.sent_at, waiting, ack)
             await self._ack_in_order(item, ack)
             return
         for keyspace, entity, payload in keyed.items:
@@ -434,8 +437,8 @@ class Worker:
         for ready in acks.finished(item.message.offset, item) if acks is not None else ():
             await ack(ready)
 
-    async def _on_source_marks(self, partition: int, marks: dict[str, list], waiting: ReorderBuffer,
-                               ack: Callable[[Any], Awaitable[Any]]) -> None:
+    async def _on_source_marks(self, partition: int, marks: dict[str, list], sent_at: float | None,
+                               waiting: ReorderBuffer, ack: Callable[[Any], Awaitable[Any]]) -> None:
         """Release the events this partition's low watermark has passed, advance its
         entities to the next sweep boundary the watermark reaches, and pass the
         boundary on to every alert-stage partition."""
@@ -443,7 +446,7 @@ class Worker:
         if low is None:
             low = self.keyed_marks[partition] = LowWatermark(
                 expected_sources(self.settings.topics.inputs.values(), self.settings.partitions))
-        low.update(marks)
+        low.update(marks, sent_at)
         for ready in waiting.release(low.release_to):
             await self._detect_keyed(*ready, ack)
         boundary = self.keyed_sweeps.setdefault(partition, SweepGrid()).due(low.value)
@@ -547,7 +550,9 @@ class Worker:
         marks = self.sources.marks({(tp.topic, tp.partition): consumer.highwater(tp) for tp in assigned})
         if not marks:
             return
-        value = orjson.dumps({"marks": marks})
+        # Sent-at times are compared across workers: their clocks must agree to well within
+        # a tick (NTP does; streams/watermarks.py, LowWatermark).
+        value = orjson.dumps({"marks": marks, "sent_at": self.wall_clock()})
         # The marks follow the items of every event they count: those gathered before
         # ``marks`` was taken go first, and no flush runs between them and the marks.
         async with self.keyed_out.flushed():
@@ -559,6 +564,7 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
     """The faust app with its agents, wired to ``settings``; nothing is started."""
     _short_fetch_wait()
     patch_resume_after_seek()  # stream partitions resume after the seek to committed offsets
+    patch_seek_uncommitted_to_beginning()  # ... and that seek reaches partitions with nothing committed
     if settings.broker_profile == "embedded":
         patch_faust_recovery(settings.bootstrap_servers, settings.kafka_client_config)
     engine = engine or RiskEngine(settings.detectors, policy=settings.alert_policy, timed=True,

@@ -14,7 +14,8 @@ older one wrote (a rolling upgrade, or a backlog written before it):
 - ``{"v": 2, "items": [[keyspace, entity, payload], ...]}``: a batch, in the order the
   items were made (this version writes these);
 - ``[keyspace, entity, payload]``: one item (version 1, before batching);
-- ``{"marks": {...}}``: source marks (:mod:`streams.watermarks`), unchanged.
+- ``{"marks": {...}, "sent_at": unix seconds}``: source marks (:mod:`streams.watermarks`);
+  marks of older versions have no ``sent_at`` (counted as sent before any other).
 
 A worker of version 1 cannot read a batch: stop the old workers before starting new ones.
 """
@@ -51,6 +52,8 @@ class KeyedMessage:
 
     items: Sequence[list]
     marks: dict[str, list] | None = None
+    #: The wall time the marks were sent at (None: not said).
+    sent_at: float | None = None
 
 
 def decode_keyed(value: bytes) -> KeyedMessage:
@@ -61,7 +64,7 @@ def decode_keyed(value: bytes) -> KeyedMessage:
         return KeyedMessage(items=(data,))
     if isinstance(data, dict):
         if "marks" in data:
-            return KeyedMessage(items=(), marks=data["marks"])
+            return KeyedMessage(items=(), marks=data["marks"], sent_at=data.get("sent_at"))
         if data.get("v") == BATCH_VERSION and isinstance(data.get("items"), list):
             return KeyedMessage(items=data["items"])
         raise UnknownKeyedFormat(

@@ -13,9 +13,11 @@ seen says nothing about the events still behind it on a slower source. So:
    themselves (one producer, so in order on each partition), saying also
    whether the source is idle (nothing left to read on it).
 2. A keyed partition holds its events (:class:`ReorderBuffer`) until the minimum
-   over the busy source partitions passes them, or every source is idle
-   (:class:`LowWatermark`), then applies them in event-time order: the order
-   ``replay`` reads a time-ordered file in.
+   over the busy source partitions passes them (:class:`LowWatermark`), then
+   applies them in event-time order: the order ``replay`` reads a time-ordered
+   file in. An idle source holds nothing back beyond what had been handled
+   anywhere when its idleness was last reported (marks carry the wall time they
+   were sent at): the word of a worker that has died goes stale at once.
 3. Sweeps run on a fixed grid of event time (:func:`sweep_boundary`), in the
    worker and in ``replay`` alike, so both advance state to the same times and
    fire the same timers. After a sweep the keyed partition passes its boundary
@@ -101,45 +103,82 @@ def source_name(source: tuple[str, int]) -> str:
     return f"{source[0]}:{source[1]}"
 
 
+#: Mark messages remembered at most for :meth:`LowWatermark.heard_by` (see there).
+MAX_HEARD = 100_000
+
+
 @dataclass
 class LowWatermark:
     """What the marks of an expected set of sources say, once every one has reported.
 
     A source with events still to read holds the others back at the newest time it
-    has handled; an idle one does not (its events have all been sent on). So held
-    events may be released up to :attr:`release_to` (everything, once all sources
-    are idle), and state advanced to :attr:`value`: the same minimum, or with every
-    source idle the newest time any has handled."""
+    has handled. An idle one says that everything on it was handled when the mark was
+    sent, and nothing of what is produced later; so it holds the others back at the
+    newest time any mark sent by then reported (:meth:`heard_by`): as long as its
+    reader sends fresh marks every tick, that moves with the traffic, and once its
+    reader dies it stops, until another worker takes the source over and reports it.
+    (Trusting an idle mark for good let a survivor's sources carry the watermark past
+    events still unread on a dead worker's sources, and absence timers fired early:
+    ``tests/integration/test_crash.py``, scale-out.) Held events may be released up
+    to :attr:`release_to` and state advanced to :attr:`value`: the same bound."""
 
     expected: frozenset[str]
-    #: source -> [newest event time handled (kept at its maximum), idle (the latest word)]
+    #: source -> [newest event time handled (kept at its maximum), idle (the latest word),
+    #: wall time the latest mark was sent at]
     marks: dict[str, list] = field(default_factory=dict)
+    #: (sent at, newest event time in that message) of mark messages not folded yet: a heap
+    _heard: list[tuple[float, float]] = field(default_factory=list)
+    #: the newest event time of the messages folded (all sent at or before ``_folded_to``)
+    _folded_newest: float = float("-inf")
+    _folded_to: float = float("-inf")
 
-    def update(self, marks: Mapping[str, Sequence]) -> None:
+    def update(self, marks: Mapping[str, Sequence], sent_at: float | None = None) -> None:
+        """One mark message; ``sent_at`` its sender's wall time (None, as in marks of
+        older versions: counted as sent before any other)."""
+        sent = float("-inf") if sent_at is None else float(sent_at)
+        newest = float("-inf")
         for name, (time, idle) in marks.items():
             if name not in self.expected:
                 continue
-            mark = self.marks.setdefault(name, [float("-inf"), idle])
-            mark[0], mark[1] = max(mark[0], float("-inf") if time is None else time), idle
+            handled = float("-inf") if time is None else time
+            mark = self.marks.setdefault(name, [float("-inf"), idle, sent])
+            mark[0], mark[1], mark[2] = max(mark[0], handled), idle, max(mark[2], sent)
+            newest = max(newest, handled)
+        if newest > float("-inf"):
+            heapq.heappush(self._heard, (sent, newest))
+        self._fold()
 
-    def _busy(self) -> list[float] | None:
+    def _fold(self) -> None:
+        """Fold the messages no idle source can ask about any more: those sent at or
+        before every source's latest mark (a source's next word is at least as new)."""
         if len(self.marks) < len(self.expected):
-            return None
-        return [time for time, idle in self.marks.values() if not idle]
+            horizon = float("-inf")
+        else:
+            horizon = min(sent for _, _, sent in self.marks.values())
+        while self._heard and (self._heard[0][0] <= horizon or len(self._heard) > MAX_HEARD):
+            sent, newest = heapq.heappop(self._heard)
+            self._folded_newest = max(self._folded_newest, newest)
+            self._folded_to = max(self._folded_to, sent)
+
+    def heard_by(self, sent_at: float) -> float:
+        """The newest event time that marks sent at or before ``sent_at`` reported."""
+        newest = self._folded_newest if self._folded_to <= sent_at else float("-inf")
+        return max([newest, *(t for sent, t in self._heard if sent <= sent_at)])
+
+    def _bound(self) -> float:
+        if len(self.marks) < len(self.expected):
+            return float("-inf")
+        busy = min((time for time, idle, _ in self.marks.values() if not idle), default=float("inf"))
+        idle_since = min((sent for _, idle, sent in self.marks.values() if idle), default=None)
+        return busy if idle_since is None else min(busy, self.heard_by(idle_since))
 
     @property
     def release_to(self) -> float:
-        busy = self._busy()
-        if busy is None:
-            return float("-inf")
-        return min(busy) if busy else float("inf")
+        return self._bound()
 
     @property
     def value(self) -> float:
-        busy = self._busy()
-        if busy is None:
-            return float("-inf")
-        return min(busy) if busy else max(time for time, _ in self.marks.values())
+        return self._bound()
 
 
 def expected_sources(topics: Iterable[str], partitions: int) -> frozenset[str]:

@@ -28,8 +28,9 @@ def test_every_format_of_the_keyed_topic_is_read():
     assert decode_keyed(batch).marks is None
     # Version 1 (before batching): one item a message, as an older worker left them on the topic.
     assert list(decode_keyed(orjson.dumps(["account", "A1", EVENT])).items) == [["account", "A1", EVENT]]
-    marks = decode_keyed(orjson.dumps({"marks": {"policy.events:0": [100.0, False]}}))
-    assert (list(marks.items), marks.marks) == ([], {"policy.events:0": [100.0, False]})
+    marks = decode_keyed(orjson.dumps({"marks": {"policy.events:0": [100.0, False]}, "sent_at": 1.5}))
+    assert (list(marks.items), marks.marks, marks.sent_at) == ([], {"policy.events:0": [100.0, False]}, 1.5)
+    assert decode_keyed(orjson.dumps({"marks": {}})).sent_at is None  # an older worker's
 
 
 @pytest.mark.parametrize("value", [b'{"v": 3, "items": []}', b'{"items": []}', b'["account", "A1"]', b'7'])

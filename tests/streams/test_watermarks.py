@@ -33,18 +33,61 @@ def test_sources_are_marked_with_what_was_handled_and_whether_anything_is_left()
     assert out == {"policy:0": [100.0, False], "payment:0": [900.0, True], "complaint:0": [None, True]}
 
 
-def test_the_low_watermark_waits_for_every_source_and_skips_idle_ones():
+def test_the_low_watermark_waits_for_every_source_and_holds_idle_ones_to_what_was_heard():
     low = LowWatermark(expected_sources(["policy", "payment"], 2))
     assert low.expected == {"policy:0", "policy:1", "payment:0", "payment:1"}
-    low.update({"policy:0": [50.0, False], "policy:1": [70.0, False], "payment:0": [60.0, True]})
+    low.update({"policy:0": [50.0, False], "policy:1": [70.0, False], "payment:0": [60.0, True]}, sent_at=1.0)
     assert (low.release_to, low.value) == (-math.inf, -math.inf)  # payment:1 has not reported
-    low.update({"payment:1": [None, True], "other:0": [1.0, False]})
+    low.update({"payment:1": [None, True], "other:0": [1.0, False]}, sent_at=1.0)
     assert (low.release_to, low.value) == (50.0, 50.0)  # idle payment sources do not hold back
-    low.update({"policy:0": [10.0, False]})  # an older mark (another worker's, say) is ignored
+    low.update({"policy:0": [10.0, False]}, sent_at=1.5)  # an older mark (another worker's, say) is ignored
     assert low.value == 50.0
-    low.update({"policy:0": [90.0, True], "policy:1": [70.0, True]})
-    # Every source idle: every held event may go, and state advances to the newest time.
-    assert (low.release_to, low.value) == (math.inf, 90.0)
+    low.update({"policy:0": [90.0, True], "policy:1": [70.0, True], "payment:0": [60.0, True],
+                "payment:1": [None, True]}, sent_at=2.0)
+    # Every source idle, each said so at 2.0: state advances to the newest time handled by then.
+    assert (low.release_to, low.value) == (90.0, 90.0)
+
+
+def test_an_idle_source_whose_reader_died_holds_back_at_what_was_heard_when_it_last_spoke():
+    # Worker A reads policy:0 and policy:1, worker B payment:0 and payment:1; both keep up.
+    low = LowWatermark(expected_sources(["policy", "payment"], 2))
+    low.update({"policy:0": [100.0, True], "policy:1": [110.0, True]}, sent_at=10.0)
+    low.update({"payment:0": [105.0, True], "payment:1": [None, True]}, sent_at=10.2)
+    assert low.value == 110.0  # all idle: what had been handled anywhere by 10.0
+    # B dies at 10.3, its payment sources marked idle at 10.2; payments made after that
+    # wait on them, unread, while A goes on handling the policy events of the same hours.
+    low.update({"policy:0": [500.0, True], "policy:1": [520.0, False]}, sent_at=10.5)
+    low.update({"policy:0": [900.0, True], "policy:1": [950.0, True]}, sent_at=11.0)
+    # B's idleness was the truth at 10.2, not after: the watermark stays at what had been
+    # heard by then, so no timer fires over the unread payments.
+    assert (low.release_to, low.value) == (110.0, 110.0)
+    # A takes the payment sources over and reports them: B's word is replaced.
+    low.update({"policy:0": [900.0, True], "policy:1": [950.0, True], "payment:0": [700.0, False],
+                "payment:1": [None, True]}, sent_at=20.0)
+    assert low.value == 700.0
+    low.update({"policy:0": [900.0, True], "policy:1": [950.0, True], "payment:0": [940.0, True],
+                "payment:1": [None, True]}, sent_at=20.5)
+    assert low.value == 950.0
+
+
+def test_marks_without_a_sent_at_count_as_sent_before_any_other():
+    low = LowWatermark(expected_sources(["policy"], 2))
+    # Workers of an older version: their idleness is trusted as far as their own marks go.
+    low.update({"policy:0": [100.0, True], "policy:1": [80.0, True]})
+    assert low.value == 100.0
+    low.update({"policy:1": [300.0, False]}, sent_at=5.0)
+    assert low.value == 100.0  # policy:0 said nothing since, and its word is older than any
+    low.update({"policy:0": [100.0, True]}, sent_at=6.0)
+    assert low.value == 300.0
+
+
+def test_heard_marks_are_folded_once_no_source_can_ask_about_them():
+    low = LowWatermark(expected_sources(["policy"], 2))
+    for tick in range(1000):
+        low.update({"policy:0": [float(tick), True]}, sent_at=float(tick))
+        low.update({"policy:1": [float(tick), False]}, sent_at=tick + 0.25)
+    assert len(low._heard) <= 2
+    assert low.value == 999.0
 
 
 def test_held_events_come_out_in_event_time_order():
