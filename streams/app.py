@@ -55,6 +55,7 @@ from streams.actions import decode_action
 from streams.codec import InvalidEvent, decode_event
 from streams.engine import RiskEngine
 from streams.keyed_batches import KeyedBatcher, UnknownKeyedFormat, decode_keyed, encode_item
+from streams.log_flood import summarise_repeated_client_errors
 from streams.metrics import Metrics, WorkerCollector
 from streams.offsets import patch_faust_recovery
 from streams.partner_codec import decode_partner_record
@@ -682,6 +683,7 @@ def _input_agent(worker: Worker, stream_name: str, topic_name: str) -> None:
 def run_worker(settings: Settings, loglevel: str = "info") -> None:
     """Run the worker until SIGINT/SIGTERM (the ``riskwatch worker`` command)."""
     worker = build_worker(settings)
+    summarise_repeated_client_errors()  # a broker outage: one line a kind every 10 s, not ten a second
     runner = faust.Worker(worker.app, loglevel=loglevel, quiet=True)
     # faust's terminal spinner, kept at "warning" and above, lowers the root logger to DEBUG
     # so that it can spin on every record: every debug call of aiokafka and faust then built

@@ -68,15 +68,18 @@ class EmbeddedBroker:
     ...     print(broker.url)                    # kafka://127.0.0.1:<free port>
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, log_file: Path | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, log_file: Path | None = None,
+                 advertised_port: int = 0) -> None:
         self.host = host
         self.port = port or free_port(host)
+        #: The port clients are told to connect to: another than ``port`` when a relay stands between.
+        self.advertised_port = advertised_port or self.port
         self.log_file = log_file
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
-        return f"{self.host}:{self.port}"
+        return f"{self.host}:{self.advertised_port}"
 
     @property
     def url(self) -> str:
@@ -85,7 +88,8 @@ class EmbeddedBroker:
     def start(self, timeout_s: float = 30.0) -> "EmbeddedBroker":
         binary = broker_binary()
         listener = f"tcp://{self.host}:{self.port}"
-        cmd = [str(binary), "broker", "--listener-url", listener, "--advertised-listener-url", listener,
+        advertised = f"tcp://{self.host}:{self.advertised_port}"
+        cmd = [str(binary), "broker", "--listener-url", listener, "--advertised-listener-url", advertised,
                "--storage-engine", "memory://tansu/", "--silent"]
         # Tansu reads LISTENER_URL, STORAGE_ENGINE... from the environment too:
         # give it only PATH/HOME so our explicit arguments decide.
