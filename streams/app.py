@@ -60,8 +60,8 @@ from streams.metrics import Metrics, WorkerCollector
 from streams.offsets import patch_faust_recovery
 from streams.partner_codec import decode_partner_record
 from streams.resume_order import patch_resume_after_seek
-from streams.uncommitted_seek import patch_seek_uncommitted_to_beginning
 from streams.settings import Settings
+from streams.uncommitted_seek import patch_seek_uncommitted_to_beginning
 from streams.watermarks import LowWatermark, ReorderBuffer, SourceMarks, SweepGrid, expected_sources
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,11 @@ alone: the group never commits them, and faust's recovery positions them itself.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
-def uncommitted(committed: Mapping[Any, int | None], is_changelog: Any) -> list:
+def uncommitted(committed: Mapping[Any, int | None], is_changelog: Callable[[Any], bool]) -> list:
     """The stream partitions of ``committed`` (partition -> committed offset) with nothing committed."""
     return [tp for tp, offset in committed.items() if (offset is None or offset <= 0) and not is_changelog(tp)]
 
