@@ -26,8 +26,10 @@ def true_end_offsets(bootstrap: list[str], partitions: Iterable[tuple[str, int]]
     tps = [TopicPartition(t, p) for t, p in partitions]
     if not tps:
         return {}
+    # A fetch below the end is answered at once; a short wait would find nothing on a
+    # partition of many record batches on the embedded broker (streams/app.py, FETCH_MAX_WAIT_MS).
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             fetch_max_wait_ms=10, client_id="riskwatch-offsets", **client_config)
+                             fetch_max_wait_ms=500, client_id="riskwatch-offsets", **client_config)
     try:
         consumer.assign(tps)
         reported = consumer.end_offsets(tps)

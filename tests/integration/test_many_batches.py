@@ -1,0 +1,47 @@
+"""The embedded broker serves a partition of many record batches to the worker.
+
+Tansu lists a partition's record batches from the first at every fetch (about 1 us
+each here) and answers nothing once the fetch's max wait runs out first. With the
+worker's fetch wait at 10 ms a partition stopped being served somewhere between
+12,000 and 30,000 batches: a million-event burst's keyed topic stalled for good.
+This test writes 30,000 one-record batches to one input partition (bad input, so
+that the worker's cost per message is small) and checks the worker reads them all.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+from kafka import KafkaProducer
+
+from services import wait_until
+from streams.metrics import scrape_progress
+
+pytestmark = pytest.mark.integration
+
+BATCHES = 30_000
+
+
+def test_a_partition_of_30000_record_batches_is_read_to_its_end(system):
+    system.wait_ready()
+    started = time.monotonic()
+    # batch_size=1: every record is a record batch of its own.
+    producer = KafkaProducer(bootstrap_servers=system.settings.bootstrap_servers, linger_ms=0, batch_size=1)
+    for n in range(BATCHES):
+        producer.send(system.settings.topics.policy, value=b"not json %d" % n, partition=0)
+    producer.flush()
+    producer.close()
+    produced_s = time.monotonic() - started
+
+    def rejected() -> float:
+        assert system.process.poll() is None, f"worker exited; log:\n{system.log_tail()}"
+        try:
+            return scrape_progress(system.metrics_url).rejected
+        except OSError:  # busy for a moment
+            return 0.0
+
+    wait_until(lambda: rejected() >= BATCHES, 240, f"the worker to read {BATCHES} batches of one partition")
+    counts = scrape_progress(system.metrics_url)
+    assert (counts.consumed, counts.rejected) == (0, BATCHES), counts
+    print(f"{BATCHES} one-record batches on one partition produced in {produced_s:.1f} s, all read and "
+          f"dead-lettered after {time.monotonic() - started:.1f} s")
