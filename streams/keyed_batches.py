@@ -36,8 +36,9 @@ BATCH_VERSION = 2
 #: Longest an item waits in the input stage before it is handed to the producer (seconds).
 #: Items wait for the next source marks anyway (every 0.5 s, and the marks flush first);
 #: fewer, fuller messages keep the keyed topic's record batches few, which the embedded
-#: broker needs (see streams/app.py, FETCH_MAX_WAIT_MS): 5 ms made up to 200 a second.
-FLUSH_INTERVAL_S = 0.05
+#: broker needs (see streams/app.py, FETCH_MAX_WAIT_MS): 5 ms made up to 200 a second
+#: a partition, this some 4 (and the marks 2).
+FLUSH_INTERVAL_S = 0.25
 #: Largest batch message (bytes of items; an item larger than this goes alone). Below the
 #: producer's largest request (faust's default 1,000,000 bytes) with room to spare.
 MAX_MESSAGE_BYTES = 512 * 1024
