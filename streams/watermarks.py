@@ -165,20 +165,16 @@ class LowWatermark:
         newest = self._folded_newest if self._folded_to <= sent_at else float("-inf")
         return max([newest, *(t for sent, t in self._heard if sent <= sent_at)])
 
-    def _bound(self) -> float:
+    @property
+    def value(self) -> float:
         if len(self.marks) < len(self.expected):
             return float("-inf")
         busy = min((time for time, idle, _ in self.marks.values() if not idle), default=float("inf"))
         idle_since = min((sent for _, idle, sent in self.marks.values() if idle), default=None)
         return busy if idle_since is None else min(busy, self.heard_by(idle_since))
 
-    @property
-    def release_to(self) -> float:
-        return self._bound()
-
-    @property
-    def value(self) -> float:
-        return self._bound()
+    #: Held events go as far as state advances.
+    release_to = value
 
 
 def expected_sources(topics: Iterable[str], partitions: int) -> frozenset[str]:

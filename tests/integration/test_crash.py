@@ -56,8 +56,9 @@ def _run(seed: int):
     return events, decoded
 
 
-def _replayed_ids(decoded) -> set[str]:
-    return {a.alert_id for a in run_events(RiskEngine(DetectorConfig()), decoded)}
+def _replayed(decoded) -> dict:
+    """``replay``'s alerts of these events, by alert id."""
+    return {a.alert_id: a for a in run_events(RiskEngine(DetectorConfig()), decoded)}
 
 
 class _PacedProduction:
@@ -129,7 +130,7 @@ def _check_outcome(system: RunningSystem, events, decoded) -> tuple[set, set]:
             if keyspace not in (SCORECARD_ALERT, SCORECARD_REQUEST):
                 keyed_ids[payload["event_id"]] += 1
     assert routed <= set(keyed_ids), f"{len(routed - set(keyed_ids))} routed events never reached the keyed topic"
-    replayed = {a.alert_id: a for a in run_events(RiskEngine(DetectorConfig()), decoded)}
+    replayed = _replayed(decoded)
     expected = set(replayed)
     records = read_topic(system.settings, system.settings.topics.alerts, idle_s=8, timeout_s=180,
                          until=lambda rs: {orjson.loads(r.value)["alert_id"] for r in rs} >= expected)
@@ -151,7 +152,7 @@ def test_sigkill_at_a_random_point_loses_no_event_and_no_alert(system, seed):
     producing = _PacedProduction(system, events)
     # The kill point is drawn on the production's progress: the worker keeps up with it, so
     # it dies with state half built, events held for the watermark and offsets partly committed.
-    expected = _replayed_ids(decoded)
+    expected = set(_replayed(decoded))
     kill_after_s = rng.uniform(0.15, 0.85) * EVENTS / PRODUCE_RATE
     time.sleep(kill_after_s)
     assert system.process.poll() is None, f"worker exited; log:\n{system.log_tail()}"
