@@ -80,6 +80,15 @@ class RunningSystem:
         raise AssertionError(f"worker did not finish: {counts}, wanted consumed={consumed} rejected={rejected} "
                              f"keyed={keyed}; log:\n{self.log_tail()}")
 
+    def progress(self) -> ProgressCounts:
+        """The worker's counters now (all zero while its /metrics does not answer: busy for a
+        moment, or not up yet); fails if the worker has exited."""
+        assert self.process.poll() is None, f"worker exited; log:\n{self.log_tail()}"
+        try:
+            return scrape_progress(self.metrics_url)
+        except OSError:
+            return ProgressCounts()
+
     def read(self, topic: str, expected: int | None = None, idle_s: float = 2.0) -> list:
         """Records of ``topic``: all of them, or as soon as ``expected`` have arrived."""
         return read_topic(self.settings, topic, idle_s=idle_s,

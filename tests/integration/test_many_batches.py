@@ -15,7 +15,6 @@ import pytest
 from kafka import KafkaProducer
 
 from services import wait_until
-from streams.metrics import scrape_progress
 
 pytestmark = pytest.mark.integration
 
@@ -33,15 +32,9 @@ def test_a_partition_of_30000_record_batches_is_read_to_its_end(system):
     producer.close()
     produced_s = time.monotonic() - started
 
-    def rejected() -> float:
-        assert system.process.poll() is None, f"worker exited; log:\n{system.log_tail()}"
-        try:
-            return scrape_progress(system.metrics_url).rejected
-        except OSError:  # busy for a moment
-            return 0.0
-
-    wait_until(lambda: rejected() >= BATCHES, 240, f"the worker to read {BATCHES} batches of one partition")
-    counts = scrape_progress(system.metrics_url)
+    wait_until(lambda: system.progress().rejected >= BATCHES, 240,
+               f"the worker to read {BATCHES} batches of one partition")
+    counts = system.progress()
     assert (counts.consumed, counts.rejected) == (0, BATCHES), counts
     print(f"{BATCHES} one-record batches on one partition produced in {produced_s:.1f} s, all read and "
           f"dead-lettered after {time.monotonic() - started:.1f} s")
