@@ -61,6 +61,7 @@ from streams.offsets import patch_faust_recovery
 from streams.partner_codec import decode_partner_record
 from streams.resume_order import patch_resume_after_seek
 from streams.settings import Settings
+from streams.table_store import BatchedStateStore, TableStateStore
 from streams.uncommitted_seek import patch_seek_uncommitted_to_beginning
 from streams.watermarks import LowWatermark, ReorderBuffer, SourceMarks, SweepGrid, expected_sources
 
@@ -97,40 +98,6 @@ def partition_for(key: bytes, partitions: int) -> int:
 
 def route_key(keyspace: str, entity: str) -> bytes:
     return f"{keyspace}:{entity}".encode()
-
-
-class TableStateStore:
-    """:class:`streams.engine.StateStore` over a faust table of orjson bytes.
-
-    Keys are stored as UTF-8 bytes: the raw codec hands keys back as bytes
-    after changelog recovery, so storing them as bytes keeps one form.
-    """
-
-    def __init__(self, table: Any) -> None:
-        self.table = table
-
-    def get(self, key: str) -> Any:
-        raw = self.table.get(key.encode())
-        return None if raw is None else orjson.loads(raw)
-
-    def set(self, key: str, value: Any) -> None:
-        raw = orjson.dumps(value)
-        k = key.encode()
-        if self.table.get(k) == raw:
-            # Unchanged (most sweeps and many events leave an entity as it was): every
-            # write is a changelog record, ~10 per event before this check, ~1 after.
-            return
-        # orjson returns its bytes in an over-allocated ~4 KiB buffer; a right-sized
-        # copy keeps resident memory per entity near the state's own size.
-        self.table[k] = bytes(memoryview(raw))
-
-    def delete(self, key: str) -> None:
-        k = key.encode()
-        if k in self.table:
-            del self.table[k]
-
-    def keys(self) -> list[str]:
-        return [k.decode() if isinstance(k, bytes) else k for k in list(self.table.keys())]
 
 
 class RegistryTableRecords:
@@ -266,13 +233,14 @@ class Worker:
     app: faust.App
     topics: dict[str, Any]
     dead_letter: dict[str, Any]
-    store: TableStateStore
+    #: The keyed stage's detector state, written when a keyed message is finished.
+    store: BatchedStateStore
     book: TableStateStore
     pusher: AlertmanagerPusher | None = None
     complaint_topic: Any = None
     registry_table: Any = None
     #: Scorecard state, keys per branch (:mod:`alerts.scorecards`), and its core.
-    scorecards: TableStateStore | None = None
+    scorecards: BatchedStateStore | None = None
     scorecard_core: ScorecardCore | None = None
     #: The input stage's progress per source partition (event time, offset).
     sources: SourceMarks = field(default_factory=SourceMarks)
@@ -395,7 +363,20 @@ class Worker:
         partition's low watermark passes it, or source marks, which release the events
         they pass in event-time order and may sweep. ``ack`` acknowledges a faust event
         once every item of its message is applied (its offset is committed only then,
-        so a held event survives a crash)."""
+        so a held event survives a crash) and the states they changed are written."""
+        finished: list[Any] = []
+
+        async def hold(done: Any) -> None:
+            finished.append(done)
+
+        await self._apply_keyed(item, hold)
+        # Each changed state once to its table, before the acknowledgements (streams/table_store.py).
+        self.store.flush()
+        self.scorecards.flush()
+        for done in finished:
+            await ack(done)
+
+    async def _apply_keyed(self, item: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
         message = item.message
         partition = message.partition
         acks = self.keyed_acks.setdefault(partition, InOrderAcks())
@@ -604,12 +585,12 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
             "scorecards": app.topic(names.scorecards, **raw),
         },
         dead_letter={t: app.topic(names.dead_letter(t), **raw) for t in names.consumed},
-        store=TableStateStore(table),
+        store=BatchedStateStore(table),
         book=TableStateStore(book),
         pusher=pusher,
         complaint_topic=app.topic(names.complaint, **raw),
         registry_table=registry_table,
-        scorecards=TableStateStore(scorecards),
+        scorecards=BatchedStateStore(scorecards),
         scorecard_core=ScorecardCore(settings.detectors, profiles=RegistryProfiles(engine.registry)),
     )
     keyed_topic = worker.topics["keyed"]

@@ -1,0 +1,85 @@
+"""The worker's state stores over faust tables (a dict stands in for the table: both
+are mappings of bytes to bytes, and the stores use nothing else of faust's)."""
+from __future__ import annotations
+
+import orjson
+
+from detectors.config import DetectorConfig
+from streams.codec import decode_event
+from streams.engine import DictStateStore, RiskEngine, run_events
+from streams.generator import GeneratorConfig, generate
+from streams.table_store import BatchedStateStore, TableStateStore
+
+
+class CountingTable(dict):
+    """A table that counts its writes (each one a changelog record in faust)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def __setitem__(self, key, value) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+def test_writes_wait_for_the_flush_and_each_changed_key_is_written_once():
+    table = CountingTable()
+    store = BatchedStateStore(table)
+    for n in range(50):
+        state = store.get("amount_anomaly_product|P1") or {"n": 0}
+        state["n"] += 1
+        store.set("amount_anomaly_product|P1", state)
+    assert table == {} and store.get("amount_anomaly_product|P1") == {"n": 50}
+    store.flush()
+    assert table == {b"amount_anomaly_product|P1": orjson.dumps({"n": 50})} and table.writes == 1
+    assert store.get("amount_anomaly_product|P1") == {"n": 50}
+
+
+def test_a_state_set_back_unchanged_is_not_written_again():
+    table = CountingTable()
+    store = BatchedStateStore(table)
+    store.set("k", {"a": 1})
+    store.flush()
+    store.set("k", store.get("k"))
+    store.flush()
+    assert table.writes == 1
+
+
+def test_a_deletion_waits_for_the_flush_too():
+    table = CountingTable()
+    TableStateStore(table).set("gone", [1])
+    TableStateStore(table).set("kept", [2])
+    store = BatchedStateStore(table)
+    store.delete("gone")
+    store.set("new", [3])
+    assert store.get("gone") is None and b"gone" in table
+    assert store.keys() == ["kept", "new"]
+    store.flush()
+    assert set(table) == {b"kept", b"new"} and store.keys() == ["kept", "new"]
+    store.delete("never-there")
+    store.flush()
+    assert set(table) == {b"kept", b"new"}
+
+
+def test_the_engine_finds_the_same_with_batched_writes():
+    """Flushed every few events (as the keyed stage flushes after each message), the
+    engine raises the same alerts and leaves the same states as with a plain dict."""
+    events, _ = generate(GeneratorConfig(seed=5, events=3000, customers=2000, days=30))
+    decoded = [decode_event(orjson.dumps(g.event), None, 4e9) for g in events]
+    plain = DictStateStore()
+    expected = [a.to_dict() for a in run_events(RiskEngine(DetectorConfig(), clock=lambda: 4e9), decoded, plain)]
+
+    table = CountingTable()
+    batched = BatchedStateStore(table)
+
+    def flushed_every_7():
+        for n, event in enumerate(decoded):
+            if n % 7 == 0:
+                batched.flush()
+            yield event
+
+    got = [a.to_dict() for a in run_events(RiskEngine(DetectorConfig(), clock=lambda: 4e9), flushed_every_7(), batched)]
+    batched.flush()
+    assert got == expected and len(expected) > 10
+    assert {k.decode(): orjson.loads(v) for k, v in table.items()} == orjson.loads(orjson.dumps(plain.data))
