@@ -8,7 +8,7 @@ so it cannot leak into findings, alerts, logs or metric labels.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from detectors.registry import PartnerStanding
@@ -81,7 +81,12 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         """Only the fields that are set: the form forwarded between workers."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        # Field by field rather than dataclasses.asdict, which deep-copies every value
+        # (6% of the input stage's time in a burst); the result only goes to orjson.
+        data = {name: value for name in _WIRE_FIELDS if (value := getattr(self, name)) is not None}
+        if self.partner is not None:
+            data["partner"] = asdict(self.partner)
+        return data
 
     @classmethod
     def from_trusted_dict(cls, data: dict[str, Any]) -> "Event":
@@ -90,3 +95,7 @@ class Event:
         if standing is not None:
             data = {**data, "partner": PartnerStanding.from_dict(standing)}
         return cls(**data)
+
+
+#: The fields :meth:`Event.to_dict` copies as they are (``partner`` is a dataclass of its own).
+_WIRE_FIELDS = tuple(f.name for f in fields(Event) if f.name != "partner")

@@ -1,11 +1,14 @@
 """Bytes to a validated event, or one specific error naming the field."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 import pytest
 
 from builders import T0, T0_ISO, raw_event
 from detectors.banned_phrases import BannedPhraseConfig, BannedPhraseDetector
+from detectors.registry import PartnerStanding
 from streams.codec import REASONS, REDACTED, InvalidEvent, decode_event
 from streams.schemas import MAX_ID, MAX_TEXT, PERSONAL_FIELDS
 
@@ -203,3 +206,11 @@ def test_policy_facts_decode_and_survive_forwarding():
     forwarded = orjson.loads(orjson.dumps(event.to_dict()))  # as the keyed topic carries it
     assert type(event).from_trusted_dict(forwarded) == event
     assert decode(raw_event("policy_issued", beneficiary_account_ids=[]), "policy").beneficiary_account_ids == []
+
+
+def test_the_partner_standing_survives_forwarding():
+    event = replace(decode(raw_event("premium_paid", partner_id="PT1"), "payment"),
+                    partner=PartnerStanding("broker", "B1", "suspended", "audit", 1.7e9, None, {"callbacks": 3600.0}))
+    forwarded = orjson.loads(orjson.dumps(event.to_dict()))
+    assert forwarded["partner"]["status"] == "suspended" and None not in forwarded.values()
+    assert type(event).from_trusted_dict(forwarded) == event
