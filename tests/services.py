@@ -60,14 +60,14 @@ def wait_http(url: str, timeout_s: float = 30.0) -> None:
     raise TimeoutError(f"{url} did not answer within {timeout_s:.0f} s")
 
 
-def wait_until(predicate, timeout_s: float, what: str):
-    """``predicate()``'s first truthy value, polled every 0.3 s; AssertionError after ``timeout_s``."""
+def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 0.3):
+    """``predicate()``'s first truthy value, polled every ``interval_s``; AssertionError after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
-        time.sleep(0.3)
+        time.sleep(interval_s)
     raise AssertionError(f"timed out waiting for {what}")
 
 
