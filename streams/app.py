@@ -52,8 +52,8 @@ from detectors.base import Finding, Tier
 from detectors.events import Event
 from detectors.registry import PartnerRecord, PartnerRegistry
 from streams.acks import InOrderAcks
-from streams.batch_compression import COMPRESSION_TYPE, use_fast_gzip
 from streams.actions import decode_action
+from streams.batch_compression import COMPRESSION_TYPE, use_fast_gzip
 from streams.codec import InvalidEvent, decode_event
 from streams.engine import RiskEngine
 from streams.keyed_batches import KeyedBatcher, UnknownKeyedFormat, decode_keyed, encode_item
