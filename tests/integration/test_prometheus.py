@@ -94,6 +94,12 @@ def test_every_recording_rule_and_every_panel_query_returns_data(start_system, a
                                               start=time.time() - duration_days(EVENTS) * 86_400.0))
     half = len(events) // 2
     produce(system.settings, events[:half])
+    # The KPI rules are rates of counters, which need an increase between two scrapes:
+    # the second half goes in only once Prometheus has seen the first half's counts
+    # (a worker that consumed everything between two scrapes left the rates at zero).
+    wait_until(lambda: prom.query("sum(riskwatch_sales_total)")
+               and prom.query('sum(riskwatch_complaints_total{status="filed"})'), 90,
+               "Prometheus to scrape the first half's sales and complaints")
     topics = system.settings.topics
     bad = [(topics.inputs[stream], b"bad", raw) for stream, raw in BAD_INPUT.items()]
     bad.append((topics.actions, b"customer:nobody", b'{"action": "ack"}'))
