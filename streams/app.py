@@ -260,6 +260,10 @@ class Worker:
     #: Scorecard state, keys per branch (:mod:`alerts.scorecards`), and its core.
     scorecards: BatchedStateStore | None = None
     scorecard_core: ScorecardCore | None = None
+    #: The branches with scorecard state (None: not known since the last rebalance). Kept
+    #: beside the table: finding them there meant a scan of every scorecard key, one a
+    #: policy, at every sweep (5% of the keyed stage late in a 1M-event burst).
+    scorecard_branches: set[str] | None = None
     #: The input stage's progress per source partition (event time, offset).
     sources: SourceMarks = field(default_factory=SourceMarks)
     #: keyed partition -> low watermark over the source partitions, and its sweeps
@@ -358,8 +362,14 @@ class Worker:
         self.keyed_out.add(partition_for(key, self.settings.partitions), encode_item(kind, branch, payload))
 
     def _owned_branches(self, partition: int) -> list[str]:
-        return [b for b in self.scorecard_core.branches(self.scorecards)
-                if partition_for(route_key(SCORECARD_EVENT, b), self.settings.partitions) == partition]
+        if self.scorecard_branches is None:  # after a rebalance: from the table, once
+            self.scorecard_branches = set(self.scorecard_core.branches(self.scorecards))
+        return sorted(b for b in self.scorecard_branches
+                      if partition_for(route_key(SCORECARD_EVENT, b), self.settings.partitions) == partition)
+
+    def _scorecard_branch_seen(self, branch: str) -> None:
+        if self.scorecard_branches is not None:
+            self.scorecard_branches.add(branch)
 
     async def publish_scorecards(self, branch: str, periods: list[str] | None, reason: str) -> None:
         for card in self.scorecard_core.scorecards(self.scorecards, branch, periods):
@@ -372,6 +382,7 @@ class Worker:
         self.metrics.scorecard_items.labels(kind).inc()
         if kind == SCORECARD_ALERT:
             self.scorecard_core.observe_alert(payload, self.scorecards, branch)
+            self._scorecard_branch_seen(branch)
         else:  # a request: every quarter held for the branches of this partition
             for owned in self._owned_branches(partition):
                 await self.publish_scorecards(owned, None, "request")
@@ -426,6 +437,7 @@ class Worker:
                             ack: Callable[[Any], Awaitable[Any]]) -> None:
         if keyspace == SCORECARD_EVENT:  # released in event-time order like the detectors' events
             self.scorecard_core.observe(event, self.scorecards, entity)
+            self._scorecard_branch_seen(entity)
             await self._ack_in_order(item, ack)
             self.metrics.scorecard_items.labels(keyspace).inc()
             return
@@ -467,15 +479,19 @@ class Worker:
             closed = self.scorecard_core.advance(self.scorecards, branch, boundary)
             if closed:
                 await self.publish_scorecards(branch, closed, "close")
+            if self.scorecards.get(branch) is None:  # all its quarters forgotten
+                self.scorecard_branches.discard(branch)
         tick = orjson.dumps({"tick": boundary, "from": str(partition)})
         for target in range(self.settings.partitions):
             await self.topics["findings"].send(key=b"tick", value=tick, partition=target)
 
     def tables_changed(self) -> None:
         """A rebalance: table partitions leave this worker and others are recovered from their
-        changelogs, behind the engine's sweep indexes; its next sweeps look at every key again."""
+        changelogs, behind the engine's sweep indexes and the scorecard branches; its next
+        sweeps look at every key again."""
         self.engine.due.invalidate()
         self.engine.book_due.invalidate()
+        self.scorecard_branches = None
 
     def forget_partitions(self, topic: str, partitions: Iterable[int]) -> None:
         """A keyed partition left this worker: its held events will be read again by
