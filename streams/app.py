@@ -367,8 +367,14 @@ class Worker:
         return sorted(b for b in self.scorecard_branches
                       if partition_for(route_key(SCORECARD_EVENT, b), self.settings.partitions) == partition)
 
-    def _scorecard_branch_seen(self, branch: str) -> None:
-        if self.scorecard_branches is not None:
+    def _note_scorecard_branch(self, branch: str) -> None:
+        """Keep :attr:`scorecard_branches` in step with ``branch``'s scorecard state (nothing to
+        do while it is unknown: a rebalance, maybe during an await of the caller's)."""
+        if self.scorecard_branches is None:
+            return
+        if self.scorecards.get(branch) is None:  # all its quarters forgotten
+            self.scorecard_branches.discard(branch)
+        else:
             self.scorecard_branches.add(branch)
 
     async def publish_scorecards(self, branch: str, periods: list[str] | None, reason: str) -> None:
@@ -382,7 +388,7 @@ class Worker:
         self.metrics.scorecard_items.labels(kind).inc()
         if kind == SCORECARD_ALERT:
             self.scorecard_core.observe_alert(payload, self.scorecards, branch)
-            self._scorecard_branch_seen(branch)
+            self._note_scorecard_branch(branch)
         else:  # a request: every quarter held for the branches of this partition
             for owned in self._owned_branches(partition):
                 await self.publish_scorecards(owned, None, "request")
@@ -437,7 +443,7 @@ class Worker:
                             ack: Callable[[Any], Awaitable[Any]]) -> None:
         if keyspace == SCORECARD_EVENT:  # released in event-time order like the detectors' events
             self.scorecard_core.observe(event, self.scorecards, entity)
-            self._scorecard_branch_seen(entity)
+            self._note_scorecard_branch(entity)
             await self._ack_in_order(item, ack)
             self.metrics.scorecard_items.labels(keyspace).inc()
             return
@@ -479,8 +485,7 @@ class Worker:
             closed = self.scorecard_core.advance(self.scorecards, branch, boundary)
             if closed:
                 await self.publish_scorecards(branch, closed, "close")
-            if self.scorecards.get(branch) is None:  # all its quarters forgotten
-                self.scorecard_branches.discard(branch)
+            self._note_scorecard_branch(branch)
         tick = orjson.dumps({"tick": boundary, "from": str(partition)})
         for target in range(self.settings.partitions):
             await self.topics["findings"].send(key=b"tick", value=tick, partition=target)
