@@ -95,6 +95,12 @@ KEYED_BUFFER_MESSAGES = 500
 #: drained in 160 s instead of 217. The states are trees without cycles, freed by reference
 #: counting; the collector is there for the cycles asyncio and faust make.
 GC_THRESHOLDS = (50_000, 20, 100)
+#: Seconds the keyed stage keeps the states it changed (decoded, with the acknowledgements
+#: of the messages that changed them) before it writes them to their tables. Written once a
+#: message, the hot aggregates (a peer group of agents, a branch's scorecard tasks, tens of
+#: KB each) were 2.5 GB of a million-event burst's changelog late in the run, when the
+#: messages were small; a few times a second bounds that by time, not by message rate.
+STATE_FLUSH_INTERVAL_S = 0.25
 
 
 def riskwatch_version() -> str:
@@ -251,7 +257,7 @@ class Worker:
     app: faust.App
     topics: dict[str, Any]
     dead_letter: dict[str, Any]
-    #: The keyed stage's detector state, written when a keyed message is finished.
+    #: The keyed stage's detector state, written a few times a second (:meth:`write_state`).
     store: BatchedStateStore
     book: TableStateStore
     pusher: AlertmanagerPusher | None = None
@@ -280,6 +286,10 @@ class Worker:
     keyed_out: KeyedBatcher | None = None
     #: Unix seconds now: the time a mark message is sent at.
     wall_clock: Callable[[], float] = time.time
+    #: The keyed stage's finished messages, acknowledged once the states they changed are written.
+    held_acks: list[tuple[Callable[[Any], Awaitable[Any]], Any]] = field(default_factory=list)
+    #: time.monotonic() of the last write of the keyed stage's states
+    flushed_at: float = 0.0
 
     async def send_findings(self, findings: list[Finding]) -> None:
         for finding in findings:
@@ -398,17 +408,26 @@ class Worker:
         partition's low watermark passes it, or source marks, which release the events
         they pass in event-time order and may sweep. ``ack`` acknowledges a faust event
         once every item of its message is applied (its offset is committed only then,
-        so a held event survives a crash) and the states they changed are written."""
-        finished: list[Any] = []
-
+        so a held event survives a crash) and the states they changed are written
+        (:meth:`write_state`, at most :data:`STATE_FLUSH_INTERVAL_S` later)."""
         async def hold(done: Any) -> None:
-            finished.append(done)
+            self.held_acks.append((ack, done))
 
+        # Every state a message changes is of its partition's entities (routed by key).
+        self.store.partition = self.scorecards.partition = item.message.partition
         await self._apply_keyed(item, hold)
-        # Each changed state once to its table, before the acknowledgements (streams/table_store.py).
+        if time.monotonic() - self.flushed_at >= STATE_FLUSH_INTERVAL_S:
+            await self.write_state()
+
+    async def write_state(self) -> None:
+        """Each state the keyed stage changed since the last call once to its table, then
+        the acknowledgements of the messages that changed them (streams/table_store.py).
+        Called by the keyed stage, by a timer when it waits, and at a rebalance."""
+        self.flushed_at = time.monotonic()
         self.store.flush()
         self.scorecards.flush()
-        for done in finished:
+        held, self.held_acks = self.held_acks, []
+        for ack, done in held:
             await ack(done)
 
     async def _apply_keyed(self, item: Any, ack: Callable[[Any], Awaitable[Any]]) -> None:
@@ -650,6 +669,7 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app: Any, revoked: Any, **_: Any) -> None:
+        await worker.write_state()  # the next owner of a partition recovers its state from the changelog
         worker.tables_changed()
         for tp in revoked:
             worker.forget_partitions(tp.topic, [tp.partition])
@@ -676,6 +696,12 @@ def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: 
     @app.timer(interval=TICK_INTERVAL_S)
     async def tick() -> None:
         await worker.send_marks()
+
+    @app.timer(interval=STATE_FLUSH_INTERVAL_S)
+    async def write_state() -> None:  # the keyed stage's states, if it has waited since it changed them
+        if worker.held_acks or len(worker.store) or len(worker.scorecards):
+            if time.monotonic() - worker.flushed_at >= STATE_FLUSH_INTERVAL_S:
+                await worker.write_state()
 
     @app.timer(interval=0.5)
     async def readiness() -> None:

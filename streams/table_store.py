@@ -12,6 +12,13 @@ changes, decoded, and writes each to its table once, at :meth:`~BatchedStateStor
 The keyed stage flushes before it acknowledges the messages of the batch, so a
 committed offset never runs ahead of the state it produced (a crash re-reads
 and re-applies what was not flushed, as it re-reads what was not acknowledged).
+
+A batch spans keyed messages of several partitions (the keyed stage flushes a
+few times a second, not once a message: a hot aggregate was still written once
+a message, 2.5 GB of a million-event burst's changelog). Each pending state
+therefore remembers the partition it belongs to and is written to that changelog
+partition: faust's own ``table[key] = value`` takes the partition of the event
+being processed, which at a flush is only the last one.
 """
 from __future__ import annotations
 
@@ -34,7 +41,9 @@ class TableStateStore:
         raw = self.table.get(key.encode())
         return None if raw is None else orjson.loads(raw)
 
-    def set(self, key: str, value: Any) -> None:
+    def set(self, key: str, value: Any, partition: int | None = None) -> None:
+        """Write ``value`` under ``key``: to changelog ``partition`` if given, else to
+        the partition of the event faust is processing."""
         raw = orjson.dumps(value)
         k = key.encode()
         if self.table.get(k) == raw:
@@ -43,12 +52,22 @@ class TableStateStore:
             return
         # orjson returns its bytes in an over-allocated ~4 KiB buffer; a right-sized
         # copy keeps resident memory per entity near the state's own size.
-        self.table[k] = bytes(memoryview(raw))
+        raw = bytes(memoryview(raw))
+        if partition is None:
+            self.table[k] = raw
+        else:  # what faust's Table.__setitem__ does, with the partition given
+            self.table.send_changelog(partition, k, raw)
+            self.table.data[k] = raw
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, partition: int | None = None) -> None:
         k = key.encode()
-        if k in self.table:
+        if k not in self.table:
+            return
+        if partition is None:
             del self.table[k]
+        else:  # what faust's Table.__delitem__ does, with the partition given
+            self.table.send_changelog(partition, k, None, value_serializer="raw")
+            del self.table.data[k]
 
     def keys(self) -> list[str]:
         return [k.decode() if isinstance(k, bytes) else k for k in list(self.table.keys())]
@@ -68,8 +87,13 @@ class BatchedStateStore:
 
     def __init__(self, table: Any) -> None:
         self.written = TableStateStore(table)
+        #: The changelog partition of what is set or deleted now (the keyed stage sets it to
+        #: the partition of the message it applies); None: the current event's, as faust does.
+        self.partition: int | None = None
         #: key -> its state as of this batch (or _DELETED), in order of first change
         self._pending: dict[str, Any] = {}
+        #: key -> the changelog partition its pending state goes to
+        self._partitions: dict[str, int | None] = {}
 
     def get(self, key: str) -> Any:
         value = self._pending.get(key, self)
@@ -79,9 +103,11 @@ class BatchedStateStore:
 
     def set(self, key: str, value: Any) -> None:
         self._pending[key] = value
+        self._partitions[key] = self.partition
 
     def delete(self, key: str) -> None:
         self._pending[key] = _DELETED
+        self._partitions[key] = self.partition
 
     def keys(self) -> list[str]:
         held = self.written.keys()
@@ -90,12 +116,17 @@ class BatchedStateStore:
         out.extend(k for k, v in self._pending.items() if v is not _DELETED and k not in known)
         return out
 
+    def __len__(self) -> int:
+        """States waiting for the flush."""
+        return len(self._pending)
+
     def flush(self) -> None:
         """Write every state the batch changed to the table (unchanged ones are skipped
         by :meth:`TableStateStore.set`)."""
         pending, self._pending = self._pending, {}
+        partitions, self._partitions = self._partitions, {}
         for key, value in pending.items():
             if value is _DELETED:
-                self.written.delete(key)
+                self.written.delete(key, partitions[key])
             else:
-                self.written.set(key, value)
+                self.written.set(key, value, partitions[key])

@@ -2,6 +2,7 @@
 are mappings of bytes to bytes, and the stores use nothing else of faust's)."""
 from __future__ import annotations
 
+import faust
 import orjson
 
 from detectors.config import DetectorConfig
@@ -83,3 +84,36 @@ def test_the_engine_finds_the_same_with_batched_writes():
     batched.flush()
     assert got == expected and len(expected) > 10
     assert {k.decode(): orjson.loads(v) for k, v in table.items()} == orjson.loads(orjson.dumps(plain.data))
+
+
+def _changelog_records(app) -> list[tuple[int, bytes, bytes | None]]:
+    """What faust's producer buffer holds for the changelogs: (partition, key, value)."""
+    pending = app.producer.buffer.pending
+    out = []
+    while not pending.empty():
+        message = pending.get_nowait().message
+        out.append((message.partition, message.key, message.value))
+    return out
+
+
+def test_each_state_goes_to_the_changelog_partition_it_was_set_for():
+    """A flush writes states of several keyed partitions (the keyed stage flushes a few
+    times a second, across messages): each to its own changelog partition, not to the
+    partition of the event faust processes last. A real faust table, not started: its
+    changelog records wait in the producer's buffer."""
+    app = faust.App("riskwatch-test-store", broker="kafka://127.0.0.1:1", store="memory://",
+                    key_serializer="raw", value_serializer="raw")
+    table = app.Table("state", partitions=4, key_type=bytes, value_type=bytes, default=None)
+    store = BatchedStateStore(table)
+    store.partition = 2
+    store.set("a", {"n": 1})
+    store.partition = 3
+    store.set("b", [1])
+    store.set("c", {"n": 2})
+    assert _changelog_records(app) == [] and len(store) == 3
+    store.flush()
+    assert _changelog_records(app) == [(2, b"a", b'{"n":1}'), (3, b"b", b"[1]"), (3, b"c", b'{"n":2}')]
+    assert table[b"c"] == b'{"n":2}' and len(store) == 0
+    store.delete("b")
+    store.flush()
+    assert _changelog_records(app) == [(3, b"b", None)] and b"b" not in table
