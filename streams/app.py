@@ -516,6 +516,8 @@ class Worker:
         self.engine.due.invalidate()
         self.engine.book_due.invalidate()
         self.scorecard_branches = None
+        self.store.forget_decoded()
+        self.scorecards.forget_decoded()
 
     def forget_partitions(self, topic: str, partitions: Iterable[int]) -> None:
         """A keyed partition left this worker: its held events will be read again by

@@ -83,6 +83,11 @@ class BatchedStateStore:
     Within a batch a key is decoded once and written once however many events
     change it; :meth:`get` hands back the very object last :meth:`set`, so callers
     must set what they change (the engine and the scorecards always do).
+
+    A state used in a batch stays decoded for the next one, and for as long as each
+    batch uses it: a hot aggregate is decoded once while it stays hot. Decoding the
+    states again after every write-out (a few a second) was 30% of the keyed stage
+    late in a million-event burst, and freeing them another 7% (py-spy).
     """
 
     def __init__(self, table: Any) -> None:
@@ -94,12 +99,22 @@ class BatchedStateStore:
         self._pending: dict[str, Any] = {}
         #: key -> the changelog partition its pending state goes to
         self._partitions: dict[str, int | None] = {}
+        #: key -> its state as written (None: absent), decoded: those this batch used, and
+        #: those the last batch used that this one has not (yet)
+        self._used: dict[str, Any] = {}
+        self._used_before: dict[str, Any] = {}
 
     def get(self, key: str) -> Any:
         value = self._pending.get(key, self)
+        if value is not self:
+            return None if value is _DELETED else value
+        value = self._used.get(key, self)
         if value is self:
-            return self.written.get(key)
-        return None if value is _DELETED else value
+            value = self._used_before.pop(key, self)
+            if value is self:
+                value = self.written.get(key)
+            self._used[key] = value
+        return value
 
     def set(self, key: str, value: Any) -> None:
         self._pending[key] = value
@@ -125,8 +140,18 @@ class BatchedStateStore:
         by :meth:`TableStateStore.set`)."""
         pending, self._pending = self._pending, {}
         partitions, self._partitions = self._partitions, {}
+        used = self._used
         for key, value in pending.items():
             if value is _DELETED:
                 self.written.delete(key, partitions[key])
+                used[key] = None
             else:
                 self.written.set(key, value, partitions[key])
+                used[key] = value
+        self._used_before, self._used = used, {}
+
+    def forget_decoded(self) -> None:
+        """Drop the decoded states kept between batches (a rebalance recovers the table's
+        partitions from their changelogs: what was decoded may be out of date)."""
+        self._used.clear()
+        self._used_before.clear()

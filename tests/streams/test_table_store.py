@@ -13,15 +13,20 @@ from streams.table_store import BatchedStateStore, TableStateStore
 
 
 class CountingTable(dict):
-    """A table that counts its writes (each one a changelog record in faust)."""
+    """A table that counts its writes (each one a changelog record in faust) and its reads."""
 
     def __init__(self) -> None:
         super().__init__()
         self.writes = 0
+        self.reads = 0
 
     def __setitem__(self, key, value) -> None:
         self.writes += 1
         super().__setitem__(key, value)
+
+    def get(self, key, default=None):
+        self.reads += 1
+        return super().get(key, default)
 
 
 def test_writes_wait_for_the_flush_and_each_changed_key_is_written_once():
@@ -117,3 +122,36 @@ def test_each_state_goes_to_the_changelog_partition_it_was_set_for():
     store.delete("b")
     store.flush()
     assert _changelog_records(app) == [(3, b"b", None)] and b"b" not in table
+
+
+def test_a_state_each_batch_uses_is_decoded_once_and_one_a_batch_skips_is_let_go():
+    table = CountingTable()
+    TableStateStore(table).set("hot", {"n": 0})
+    TableStateStore(table).set("cold", {"n": 0})
+    store = BatchedStateStore(table)
+    assert store.get("cold") == {"n": 0}
+    for n in range(1, 4):  # three batches each change "hot"
+        state = store.get("hot")
+        state["n"] = n
+        store.set("hot", state)
+        store.flush()
+    reads = table.reads
+    assert store.get("hot") == {"n": 3} and table.reads == reads  # still decoded
+    store.flush()
+    store.flush()  # a batch that did not use it: let go
+    assert store.get("hot") == {"n": 3} and table.reads == reads + 1
+    assert store.get("cold") == {"n": 0} and table.reads == reads + 2  # let go after the first batch
+    store.delete("hot")
+    store.flush()
+    assert store.get("hot") is None and b"hot" not in table
+
+
+def test_forgetting_the_decoded_states_reads_them_from_the_table_again():
+    """After a rebalance the table's partitions are recovered from their changelogs."""
+    table = CountingTable()
+    store = BatchedStateStore(table)
+    store.set("k", {"n": 1})
+    store.flush()
+    dict.__setitem__(table, b"k", b'{"n":2}')  # recovered from the changelog, newer
+    store.forget_decoded()
+    assert store.get("k") == {"n": 2}
