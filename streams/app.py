@@ -65,7 +65,9 @@ from streams.resume_order import patch_resume_after_seek
 from streams.settings import Settings
 from streams.table_store import BatchedStateStore, TableStateStore
 from streams.uncommitted_seek import patch_seek_uncommitted_to_beginning
-from streams.watermarks import LowWatermark, ReorderBuffer, SourceMarks, SweepGrid, expected_sources
+from streams.alignment import SourceAlignment
+from streams.fetch_pause import paused, set_paused
+from streams.watermarks import LowWatermark, ReorderBuffer, SourceMarks, SweepGrid, expected_sources, source_name
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +274,8 @@ class Worker:
     scorecard_branches: set[str] | None = None
     #: The input stage's progress per source partition (event time, offset).
     sources: SourceMarks = field(default_factory=SourceMarks)
+    #: Which source partitions to pause for running ahead in event time (streams/alignment.py).
+    alignment: SourceAlignment = field(default_factory=SourceAlignment)
     #: keyed partition -> low watermark over the source partitions, and its sweeps
     keyed_marks: dict[int, LowWatermark] = field(default_factory=dict)
     keyed_sweeps: dict[int, SweepGrid] = field(default_factory=dict)
@@ -348,6 +352,7 @@ class Worker:
         except InvalidEvent as error:
             await self.dead_letter_message(topic, message, error)
             self.sources.handled(source, message.offset, None)
+            self.alignment.handled(source, message.offset, None)
             return
         event = self.engine.with_partner(event)
         self.metrics.events_consumed.labels(topic, event.event_type).inc()
@@ -363,6 +368,7 @@ class Worker:
             await self.send_scorecard_item(SCORECARD_EVENT, branch, payload or orjson.dumps(event.to_dict()))
         # After the items are gathered: a mark sent from here on follows them (send_marks).
         self.sources.handled(source, message.offset, event.time)
+        self.alignment.handled(source, message.offset, event.time)
         self.metrics.processing_seconds.labels("decode").observe(time.perf_counter() - started)
 
     async def send_scorecard_item(self, kind: str, branch: str, payload: dict[str, Any] | bytes) -> None:
@@ -520,8 +526,11 @@ class Worker:
         self.scorecards.forget_decoded()
 
     def forget_partitions(self, topic: str, partitions: Iterable[int]) -> None:
-        """A keyed partition left this worker: its held events will be read again by
-        its next owner (they were never acknowledged), and its marks start afresh."""
+        """A partition left this worker. A keyed one: its held events will be read again by
+        its next owner (they were never acknowledged), and its marks start afresh. An input
+        one: it is no longer this worker's to pause."""
+        if topic in self.settings.topics.inputs.values():
+            self.alignment.forget((topic, p) for p in partitions)  # faust resumes what it revokes
         if topic != self.settings.topics.keyed:
             return
         for partition in partitions:
@@ -595,6 +604,7 @@ class Worker:
             if position is not None:
                 self.sources.started_at((tp.topic, tp.partition), position)
         marks = self.sources.marks({(tp.topic, tp.partition): consumer.highwater(tp) for tp in assigned})
+        await self._align_sources(assigned, marks)
         if not marks:
             return
         # Sent-at times are compared across workers: their clocks must agree to well within
@@ -605,6 +615,20 @@ class Worker:
         async with self.keyed_out.flushed():
             for partition in range(self.settings.partitions):
                 await self.topics["keyed"].send(key=b"marks", value=value, partition=partition)
+
+
+    async def _align_sources(self, assigned: list[Any], marks: dict[str, list]) -> None:
+        """Pause fetching from the busy source partitions that run ahead of the slowest in event
+        time, resume them as it catches up (streams/alignment.py, streams/fetch_pause.py).
+        Not during a rebalance: the partitions move then, and start unpaused."""
+        if self.app.rebalancing or not self.app.tables.recovery.completed.is_set():
+            return
+        by_source = {(tp.topic, tp.partition): tp for tp in assigned}
+        busy = [s for s in by_source if source_name(s) in marks and not marks[source_name(s)][1]]
+        pause, resume = self.alignment.decide(busy, time.monotonic())
+        await set_paused(self.app, (by_source[s] for s in pause if s in by_source),
+                         (by_source[s] for s in resume if s in by_source))
+        self.metrics.sources_paused.set(len(paused(self.app) & set(by_source)))
 
 
 def build_worker(settings: Settings, engine: RiskEngine | None = None, metrics: Metrics | None = None) -> Worker:

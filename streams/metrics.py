@@ -99,6 +99,10 @@ class Metrics:
             "riskwatch_worker_ready",
             "1 when the worker has its partitions and has recovered its tables; 0 during start and rebalance.",
             registry=r)
+        self.sources_paused = Gauge(
+            "riskwatch_input_partitions_paused",
+            "Input partitions not read for now: their events run ahead of the slowest busy one (streams/alignment.py).",
+            registry=r)
         self.build_info = Info("riskwatch_build", "riskwatch version and detector configuration version.",
                                registry=r)
         if version:
