@@ -211,3 +211,47 @@ def test_validates_config():
         AgentPeerConfig(prior_complaint_rate=0.0)
     with pytest.raises(ValueError):
         AgentPeerConfig(min_rate_ratio=0.5)
+
+
+class EvictingEveryTime(CoolingOffOutlier):
+    """The detector as it was before it kept its next eviction time: a walk over every agent
+    of the branch at every event, and ``due`` computed from them."""
+
+    def observe(self, event, state):
+        if state:
+            state.pop("e", None)
+        state, found = super().observe(event, state)
+        if state:
+            state.pop("e", None)
+        return state, found
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_keeping_the_next_eviction_time_changes_nothing_found_or_kept(seed):
+    """Random sales and cancellations of 30 agents over 200 days (the window is 90), out of
+    order by up to a day, with duplicates: the same findings, states (but for "e") and
+    due times as when every event walks the branch."""
+    import random
+
+    rng = random.Random(seed)
+    stream = []
+    for i in range(3000):
+        t = T0 + i * 200 * DAY / 3000 + rng.uniform(-DAY, DAY)
+        agent = f"A{min(rng.randrange(30), rng.randrange(30))}"  # low numbers sell (and cancel) most
+        kind = "sale_recorded" if rng.random() < 0.75 else "cooling_off_cancelled"
+        stream.append(policy_event(f"e{i}", kind, t=t, agent_id=agent, policy_id=f"P{i}"))
+        if rng.random() < 0.05:
+            stream.append(stream[rng.randrange(len(stream))])
+    kept, walked = CoolingOffOutlier(AgentPeerConfig()), EvictingEveryTime(AgentPeerConfig())
+    kept_state = walked_state = None
+    found = 0
+    for event in stream:
+        kept_state, kept_found = kept.observe(event, kept_state)
+        walked_state, walked_found = walked.observe(event, walked_state)
+        assert kept_found == walked_found
+        assert kept.due(kept_state) == walked.due(walked_state)
+        assert {k: v for k, v in kept_state.items() if k != "e"} == walked_state
+        found += len(kept_found)
+    assert found > 0  # the stream did raise some
+    later = T0 + 400 * DAY
+    assert kept.advance(kept_state, later) == walked.advance(walked_state, later) == (None, [])
