@@ -22,6 +22,7 @@ being processed, which at a flush is only the last one.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -38,18 +39,22 @@ class TableStateStore:
         self.table = table
 
     def get(self, key: str) -> Any:
-        raw = self.table.get(key.encode())
+        raw = self.raw(key)
         return None if raw is None else orjson.loads(raw)
 
-    def set(self, key: str, value: Any, partition: int | None = None) -> None:
+    def raw(self, key: str) -> bytes | None:
+        """The state under ``key`` as stored (orjson), None if there is none."""
+        return self.table.get(key.encode())
+
+    def set(self, key: str, value: Any, partition: int | None = None) -> int:
         """Write ``value`` under ``key``: to changelog ``partition`` if given, else to
-        the partition of the event faust is processing."""
+        the partition of the event faust is processing. Returns its encoded size."""
         raw = orjson.dumps(value)
         k = key.encode()
         if self.table.get(k) == raw:
             # Unchanged (most sweeps and many events leave an entity as it was): every
             # write is a changelog record, ~10 per event before this check, ~1 after.
-            return
+            return len(raw)
         # orjson returns its bytes in an over-allocated ~4 KiB buffer; a right-sized
         # copy keeps resident memory per entity near the state's own size.
         raw = bytes(memoryview(raw))
@@ -58,6 +63,7 @@ class TableStateStore:
         else:  # what faust's Table.__setitem__ does, with the partition given
             self.table.send_changelog(partition, k, raw)
             self.table.data[k] = raw
+        return len(raw)
 
     def delete(self, key: str, partition: int | None = None) -> None:
         k = key.encode()
@@ -75,6 +81,12 @@ class TableStateStore:
 
 #: A key deleted in the batch (None is a state's absence to the engine, so a marker of its own).
 _DELETED = object()
+#: Encoded size (bytes) from which a state is large: kept decoded while it is among the
+#: :data:`LARGE_STATES_KEPT` large ones used last (an agent peer group, a branch's scorecard
+#: tasks, a product's amounts: a few hundred keys, 20 to 40 MB decoded, late in a
+#: million-event burst). The rest, one or a few per entity, are small and cheap to decode.
+LARGE_STATE_BYTES = 2048
+LARGE_STATES_KEPT = 1024
 
 
 class BatchedStateStore:
@@ -84,10 +96,12 @@ class BatchedStateStore:
     change it; :meth:`get` hands back the very object last :meth:`set`, so callers
     must set what they change (the engine and the scorecards always do).
 
-    A state used in a batch stays decoded for the next one, and for as long as each
-    batch uses it: a hot aggregate is decoded once while it stays hot. Decoding the
-    states again after every write-out (a few a second) was 30% of the keyed stage
-    late in a million-event burst, and freeing them another 7% (py-spy).
+    A state used in a batch stays decoded for the next one, and a large one (see
+    :data:`LARGE_STATE_BYTES`) for as long as it is among the large ones used last:
+    a hot aggregate is decoded once, not after every write-out. Decoding the states
+    again after every write-out was 30% of the keyed stage late in a million-event
+    burst, and freeing them another 7% (py-spy); kept for one batch only, the 40
+    branches' scorecard tasks were still decoded 7,000 times in a 200,000-event burst.
     """
 
     def __init__(self, table: Any) -> None:
@@ -103,6 +117,8 @@ class BatchedStateStore:
         #: those the last batch used that this one has not (yet)
         self._used: dict[str, Any] = {}
         self._used_before: dict[str, Any] = {}
+        #: key -> a large state as written, decoded, least recently used first
+        self._large: OrderedDict[str, Any] = OrderedDict()
 
     def get(self, key: str) -> Any:
         value = self._pending.get(key, self)
@@ -112,9 +128,28 @@ class BatchedStateStore:
         if value is self:
             value = self._used_before.pop(key, self)
             if value is self:
-                value = self.written.get(key)
+                value = self._get_written(key)
             self._used[key] = value
         return value
+
+    def _get_written(self, key: str) -> Any:
+        value = self._large.get(key, self)
+        if value is not self:
+            self._large.move_to_end(key)
+            return value
+        raw = self.written.raw(key)
+        if raw is None:
+            return None
+        value = orjson.loads(raw)
+        if len(raw) >= LARGE_STATE_BYTES:
+            self._keep_large(key, value)
+        return value
+
+    def _keep_large(self, key: str, value: Any) -> None:
+        self._large[key] = value
+        self._large.move_to_end(key)
+        if len(self._large) > LARGE_STATES_KEPT:
+            self._large.popitem(last=False)
 
     def set(self, key: str, value: Any) -> None:
         self._pending[key] = value
@@ -145,8 +180,12 @@ class BatchedStateStore:
             if value is _DELETED:
                 self.written.delete(key, partitions[key])
                 used[key] = None
+                self._large.pop(key, None)
             else:
-                self.written.set(key, value, partitions[key])
+                if self.written.set(key, value, partitions[key]) >= LARGE_STATE_BYTES:
+                    self._keep_large(key, value)
+                else:
+                    self._large.pop(key, None)
                 used[key] = value
         self._used_before, self._used = used, {}
 
@@ -155,3 +194,4 @@ class BatchedStateStore:
         partitions from their changelogs: what was decoded may be out of date)."""
         self._used.clear()
         self._used_before.clear()
+        self._large.clear()

@@ -155,3 +155,36 @@ def test_forgetting_the_decoded_states_reads_them_from_the_table_again():
     dict.__setitem__(table, b"k", b'{"n":2}')  # recovered from the changelog, newer
     store.forget_decoded()
     assert store.get("k") == {"n": 2}
+
+
+def test_a_large_state_stays_decoded_while_it_is_among_the_large_ones_used_last(monkeypatch):
+    import streams.table_store as table_store
+
+    monkeypatch.setattr(table_store, "LARGE_STATES_KEPT", 2)
+    table = CountingTable()
+    large = {"items": list(range(table_store.LARGE_STATE_BYTES))}
+    for key in ("L1", "L2", "L3"):
+        TableStateStore(table).set(key, large)
+    TableStateStore(table).set("small", {"n": 1})
+    store = BatchedStateStore(table)
+    for key in ("L1", "L2", "small"):
+        store.get(key)
+    for _ in range(3):  # batches that use none of them
+        store.flush()
+    reads = table.reads
+    assert store.get("L1") == large and store.get("L2") == large and table.reads == reads
+    assert store.get("small") == {"n": 1} and table.reads == reads + 1
+    store.get("L3")  # a third large one: the least recently used (L1) is let go
+    for _ in range(3):
+        store.flush()
+    reads = table.reads
+    store.get("L2"), store.get("L3")
+    assert table.reads == reads
+    store.get("L1")
+    assert table.reads == reads + 1
+    store.set("L2", {"n": 2})  # written small: no longer kept as large
+    store.flush()
+    store.flush()
+    store.flush()
+    reads = table.reads
+    assert store.get("L2") == {"n": 2} and table.reads == reads + 1
