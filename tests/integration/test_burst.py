@@ -7,8 +7,8 @@ its own population (a new seed), so that it brings new entities as real traffic
 does; the chunks are generated while they are produced, so the test process holds
 one chunk at a time. It runs on a broker of its own: the embedded broker keeps every
 record in memory, given back when the test ends. ``RISKWATCH_BURST_EVENTS`` sets
-the size: CI runs 200,000 (about 3 minutes on 2 CPUs); the issue's one million is
-not yet drained in a CI's time, see README ("Reliability") for its figures.
+the size: CI runs the issue's one million (about 21 minutes on 2 CPUs, README,
+"Reliability"); 200,000 takes under 3 minutes for a quicker look.
 """
 from __future__ import annotations
 
@@ -32,9 +32,10 @@ pytestmark = pytest.mark.integration
 
 DAY = 86_400.0
 CHUNK = 20_000
-BURST_EVENTS = int(os.environ.get("RISKWATCH_BURST_EVENTS", "200000"))
-#: The worker's peak resident memory may not pass this (MiB). Measured: README, "Reliability".
-PEAK_RSS_BOUND_MIB = float(os.environ.get("RISKWATCH_BURST_RSS_BOUND_MIB", "800"))
+BURST_EVENTS = int(os.environ.get("RISKWATCH_BURST_EVENTS", "1000000"))
+#: The worker's peak resident memory may not pass this (MiB). Measured: README, "Reliability"
+#: (the worker holds every entity's state in memory: it grows with the new entities of the burst).
+PEAK_RSS_BOUND_MIB = float(os.environ.get("RISKWATCH_BURST_RSS_BOUND_MIB", "3584"))
 #: Events a second the burst must be drained at, at least (measured: README); the test
 #: fails past that deadline rather than hold CI.
 SLOWEST_DRAIN_PER_S = 400
@@ -91,7 +92,7 @@ def test_a_burst_is_drained_with_bounded_memory_and_detection_goes_on(start_syst
     deadline = produce_started + 60 + total / SLOWEST_DRAIN_PER_S
     at_produced = handled()
     wait_until(lambda: handled() >= total, deadline - time.monotonic(), f"the input stage to handle {total} events",
-               interval_s=2.0)  # each look is a scrape of the busy worker
+               interval_s=5.0)  # each look is a scrape of the busy worker
     input_s = time.monotonic() - produce_started
     # The keyed stage drains the re-keyed backlog after the input stage: caught up when no
     # topic has anything left to read and the keyed count stands still.
