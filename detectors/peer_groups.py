@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from collections.abc import Iterable
 
@@ -51,8 +52,65 @@ def evict(members: dict[str, dict[str, list]], flags: dict[str, list], horizon: 
                 record[name] = items[bisect.bisect_left(items, [horizon]):]
         if not record["n"] and not record["x"]:
             del members[member]
+    expire_flags(flags, now)
+
+
+def expire_flags(flags: dict[str, list], now: float) -> None:
+    """Drop the flags that ran out by ``now``."""
     for member in [m for m, until in flags.items() if until[1] < now]:
         del flags[member]
+
+
+def oldest_items(members: dict[str, dict[str, list]]) -> list[list]:
+    """A heap of ``[time of its oldest item, member]`` over ``members``: what
+    :func:`evict_oldest` keeps up to date.
+
+    >>> oldest_items({"A1": {"x": [[5.0, "e1"]], "n": [[1.0, "s1"]]}, "A2": {"x": [], "n": [[2.0, "s3"]]}})
+    [[1.0, 'A1'], [2.0, 'A2']]
+    """
+    heap = [[_oldest(record), member] for member, record in members.items() if record["n"] or record["x"]]
+    heapq.heapify(heap)
+    return heap
+
+
+def note_item(heap: list[list], members: dict[str, dict[str, list]], member: str, time: float) -> None:
+    """An item at ``time`` was just added to ``member``: if it is now the member's oldest, the heap hears of it."""
+    if _oldest(members[member]) == time:
+        heapq.heappush(heap, [time, member])
+
+
+def evict_oldest(members: dict[str, dict[str, list]], heap: list[list], horizon: float) -> None:
+    """What :func:`evict` does to ``members``, through the heap of their oldest items
+    (:func:`oldest_items`): only the members with something before ``horizon`` are
+    looked at, so a group of many members pays for what expires, not for its size.
+    Afterwards the heap's first entry is a member's true oldest item.
+
+    >>> members = {"A1": {"x": [[5.0, "e1"]], "n": [[1.0, "s1"], [9.0, "s2"]]}, "A2": {"x": [], "n": [[2.0, "s3"]]}}
+    >>> heap = oldest_items(members)
+    >>> evict_oldest(members, heap, horizon=4.0)
+    >>> members, heap
+    ({'A1': {'x': [[5.0, 'e1']], 'n': [[9.0, 's2']]}}, [[5.0, 'A1']])
+    """
+    while heap:
+        time, member = heap[0]
+        record = members.get(member)
+        if record is not None and _oldest(record) == time and time >= horizon:
+            return  # a live entry, not due: nothing older is left
+        heapq.heappop(heap)
+        if record is None or _oldest(record) != time:
+            continue  # stale: the member has gone, or its oldest item has an entry of its own
+        for name in ("n", "x"):
+            items = record[name]
+            if items and items[0][0] < horizon:
+                record[name] = items[bisect.bisect_left(items, [horizon]):]
+        if record["n"] or record["x"]:
+            heapq.heappush(heap, [_oldest(record), member])
+        else:
+            del members[member]
+
+
+def _oldest(record: dict[str, list]) -> float:
+    return min(items[0][0] for items in (record["n"], record["x"]) if items)
 
 
 def due(members: dict[str, dict[str, list]], flags: dict[str, list], window_s: float, latest: float) -> float:
