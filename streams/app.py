@@ -53,9 +53,11 @@ from detectors.events import Event
 from detectors.registry import PartnerRecord, PartnerRegistry
 from streams.acks import InOrderAcks
 from streams.actions import decode_action
+from streams.alignment import SourceAlignment
 from streams.batch_compression import COMPRESSION_TYPE, use_fast_gzip
 from streams.codec import InvalidEvent, decode_event
 from streams.engine import RiskEngine
+from streams.fetch_pause import paused, set_paused
 from streams.keyed_batches import KeyedBatcher, UnknownKeyedFormat, decode_keyed, encode_item
 from streams.log_flood import summarise_repeated_client_errors
 from streams.metrics import Metrics, WorkerCollector
@@ -65,8 +67,6 @@ from streams.resume_order import patch_resume_after_seek
 from streams.settings import Settings
 from streams.table_store import BatchedStateStore, TableStateStore
 from streams.uncommitted_seek import patch_seek_uncommitted_to_beginning
-from streams.alignment import SourceAlignment
-from streams.fetch_pause import paused, set_paused
 from streams.watermarks import LowWatermark, ReorderBuffer, SourceMarks, SweepGrid, expected_sources, source_name
 
 log = logging.getLogger(__name__)
@@ -261,7 +261,7 @@ class Worker:
     app: faust.App
     topics: dict[str, Any]
     dead_letter: dict[str, Any]
-    #: The keyed stage's detector state, written a few times a second (:meth:`write_state`).
+    #: The keyed stage's detector state, written once a second (:meth:`write_state`).
     store: BatchedStateStore
     book: TableStateStore
     pusher: AlertmanagerPusher | None = None
@@ -532,7 +532,7 @@ class Worker:
         its next owner (they were never acknowledged), and its marks start afresh. An input
         one: it is no longer this worker's to pause."""
         if topic in self.settings.topics.inputs.values():
-            self.alignment.forget((topic, p) for p in partitions)  # faust resumes what it revokes
+            self.alignment.forget((topic, p) for p in partitions)  # a new assignment starts unpaused
         if topic != self.settings.topics.keyed:
             return
         for partition in partitions:
@@ -617,7 +617,6 @@ class Worker:
         async with self.keyed_out.flushed():
             for partition in range(self.settings.partitions):
                 await self.topics["keyed"].send(key=b"marks", value=value, partition=partition)
-
 
     async def _align_sources(self, assigned: list[Any], marks: dict[str, list]) -> None:
         """Pause fetching from the busy source partitions that run ahead of the slowest in event
