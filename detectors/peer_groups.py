@@ -94,11 +94,13 @@ def evict_oldest(members: dict[str, dict[str, list]], heap: list[list], horizon:
     while heap:
         time, member = heap[0]
         record = members.get(member)
-        if record is not None and _oldest(record) == time and time >= horizon:
-            return  # a live entry, not due: nothing older is left
+        # Stale: the member has gone, or its oldest item has an entry of its own.
+        live = record is not None and _oldest(record) == time
+        if live and time >= horizon:
+            return  # not due: nothing older is left
         heapq.heappop(heap)
-        if record is None or _oldest(record) != time:
-            continue  # stale: the member has gone, or its oldest item has an entry of its own
+        if not live:
+            continue
         for name in ("n", "x"):
             items = record[name]
             if items and items[0][0] < horizon:

@@ -23,7 +23,7 @@ Alignment is per worker: each pauses only the sources it reads.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 Source = tuple[str, int]
@@ -43,7 +43,7 @@ class SourceAlignment:
     #: source -> wall time it was paused at
     paused: dict[Source, float] = field(default_factory=dict)
     #: source -> offset it was resumed at after max_pause_s: not paused again until it moves on
-    released: dict[Source, float] = field(default_factory=dict)
+    released: dict[Source, int] = field(default_factory=dict)
 
     def handled(self, source: Source, offset: int, event_time: float | None) -> None:
         """One message of ``source`` handled (``event_time`` None: dead-lettered)."""
@@ -80,14 +80,10 @@ class SourceAlignment:
             self.paused[source] = now
         return pause, resume
 
-    def forget(self, sources: Iterable[Source] | None = None) -> None:
-        """A rebalance: faust pauses and resumes the partitions it moves itself; the ones
-        given (all, if None) start afresh."""
-        for source in list(self.latest) if sources is None else sources:
+    def forget(self, sources: Iterable[Source]) -> None:
+        """``sources`` left this worker (a rebalance): a new assignment starts unpaused, and
+        a source that comes back starts afresh."""
+        for source in sources:
             self.latest.pop(source, None)
             self.paused.pop(source, None)
             self.released.pop(source, None)
-
-    def leading(self) -> Mapping[Source, float]:
-        """The sources paused now, and since when (wall time)."""
-        return dict(self.paused)
