@@ -280,6 +280,10 @@ def pipeline_health() -> dict[str, Any]:
     b.bars("Consumer lag, top 10 partitions", "The partitions furthest behind.",
            Query("topk(10, sum by (topic, partition) (riskwatch_consumer_lag))", "{{topic}} [{{partition}}]",
                  instant=True), width=12)
+    b.timeseries("Input partitions paused", "Input partitions a worker does not read for now: their events "
+                 "run more than 5 minutes of event time ahead of the slowest busy one (README, \"Event time\"). "
+                 "Many for long, with lag, means one source holds the rest back.",
+                 [Query("sum(riskwatch_input_partitions_paused)", "paused")], unit="short")
     b.timeseries("Dead-lettered messages per second", "Messages sent to <topic>.dlq, per topic and reason.",
                  [Query("topic_reason:riskwatch_events_rejected:rate5m", "{{topic}} {{reason}}")], unit="ops")
     b.timeseries("Dead-letter ratio by topic", "Share of each topic's messages dead-lettered. The "
