@@ -143,10 +143,11 @@ class RunningSystem:
 @pytest.fixture
 def start_system(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[Callable[..., RunningSystem]]:
     """Starts workers, each on its own fresh topics and consumer group (extra
-    ``RISKWATCH_*`` variables as keyword arguments); all are stopped after the test."""
+    ``RISKWATCH_*`` variables as keyword arguments; ``before_start`` is called with the
+    settings once the topics exist, before the worker starts); all are stopped after the test."""
     started: list[RunningSystem] = []
 
-    def start(**extra_env: str) -> RunningSystem:
+    def start(before_start: Callable[[Settings], None] = lambda settings: None, **extra_env: str) -> RunningSystem:
         suffix = uuid.uuid4().hex[:8]
         port = free_port()
         env = {
@@ -169,6 +170,7 @@ def start_system(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[Callable[..
         }
         settings = load_settings(env)
         ensure_topics(settings)
+        before_start(settings)
         log_path = tmp_path / f"worker-{suffix}.log"
         process = start_riskwatch(["worker", "--loglevel", "info"], env, log_path)
         running = RunningSystem(settings, env, f"http://127.0.0.1:{port}/metrics", log_path, process)
