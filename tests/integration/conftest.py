@@ -136,6 +136,30 @@ class RunningSystem:
         between()
         self.process = start_riskwatch(["worker", "--loglevel", "info"], self.env, self.log_path)
 
+    def start_peer(self, n: int = 0) -> "RunningSystem":
+        """Another worker in this one's group, on the same topics, with its own metrics
+        port, data directory and log (``peer<n>``); the caller stops it."""
+        port = free_port()
+        env = {**self.env, "RISKWATCH_METRICS_ADDR": f"127.0.0.1:{port}",
+               "RISKWATCH_DATA_DIR": f"{self.env['RISKWATCH_DATA_DIR']}-peer{n}"}
+        log = self.log_path.with_name(f"peer{n}.log")
+        process = start_riskwatch(["worker", "--loglevel", "info"], env, log)
+        return RunningSystem(self.settings, env, f"http://127.0.0.1:{port}/metrics", log, process)
+
+    def assigned_inputs(self) -> int:
+        """Input partitions this worker reports consumer lag for (those it holds); 0 while
+        its /metrics does not answer."""
+        import urllib.request
+
+        from prometheus_client.parser import text_string_to_metric_families
+
+        try:
+            text = urllib.request.urlopen(self.metrics_url, timeout=2).read().decode()
+        except OSError:
+            return 0
+        return sum(1 for family in text_string_to_metric_families(text) for s in family.samples
+                   if s.name == "riskwatch_consumer_lag" and ".events." in s.labels.get("topic", ""))
+
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 

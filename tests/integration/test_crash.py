@@ -28,13 +28,12 @@ from kafka import KafkaAdminClient
 from detectors.config import DetectorConfig
 from services import wait_until
 from streams.app import SCORECARD_ALERT, SCORECARD_REQUEST, partition_for
-from streams.broker import free_port
 from streams.codec import decode_event
 from streams.engine import RiskEngine, run_events
 from streams.generator import GeneratorConfig, generate
 from streams.keyed_batches import decode_keyed
 from streams.metrics import scrape_progress
-from streams.processes import start_riskwatch, stop_process
+from streams.processes import stop_process
 from streams.publish import produce
 from tests.integration.conftest import RunningSystem, read_topic
 
@@ -186,18 +185,16 @@ def test_two_workers_share_the_partitions_and_the_survivor_takes_over(system):
     rng = random.Random(41)
     events, decoded = _run(41)
     ends = _log_ends(system, events)
-    peer_port = free_port()
-    peer_env = {**system.env, "RISKWATCH_METRICS_ADDR": f"127.0.0.1:{peer_port}",
-                "RISKWATCH_DATA_DIR": system.env["RISKWATCH_DATA_DIR"] + "-peer"}
-    peer = start_riskwatch(["worker", "--loglevel", "info"], peer_env, system.log_path.with_name("peer.log"))
-    urls = [system.metrics_url, f"http://127.0.0.1:{peer_port}/metrics"]
+    peer_system = system.start_peer()
+    peer = peer_system.process
+    urls = [system.metrics_url, peer_system.metrics_url]
     processes = [system.process, peer]
     try:
         system.wait_ready()
-        peer_system = RunningSystem(system.settings, peer_env, urls[1], system.log_path.with_name("peer.log"), peer)
         peer_system.wait_ready()
         # Both hold partitions once a rebalance has given each a share.
-        wait_until(lambda: all(_assigned_inputs(url) > 0 for url in urls), 90, "both workers to hold input partitions")
+        wait_until(lambda: system.assigned_inputs() and peer_system.assigned_inputs(), 90,
+                   "both workers to hold input partitions")
         producing = _PacedProduction(system, events)
         victim = rng.randrange(2)
         kill_after = int(rng.uniform(0.2, 0.6) * EVENTS)
@@ -213,17 +210,3 @@ def test_two_workers_share_the_partitions_and_the_survivor_takes_over(system):
               f"{len(expected)} alert ids equal replay's")
     finally:
         stop_process(peer)
-
-
-def _assigned_inputs(url: str) -> int:
-    """Input partitions a worker reports consumer lag for (those it holds)."""
-    import urllib.request
-
-    from prometheus_client.parser import text_string_to_metric_families
-
-    try:
-        text = urllib.request.urlopen(url, timeout=2).read().decode()
-    except OSError:
-        return 0
-    return sum(1 for family in text_string_to_metric_families(text) for s in family.samples
-               if s.name == "riskwatch_consumer_lag" and ".events." in s.labels.get("topic", ""))
