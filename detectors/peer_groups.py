@@ -46,13 +46,18 @@ def evict(members: dict[str, dict[str, list]], flags: dict[str, list], horizon: 
     """Drop the items from before ``horizon``, members with none left, and flags that ran out by ``now``."""
     for member in list(members):
         record = members[member]
-        for name in ("n", "x"):
-            items = record[name]
-            if items and items[0][0] < horizon:
-                record[name] = items[bisect.bisect_left(items, [horizon]):]
+        _drop_before(record, horizon)
         if not record["n"] and not record["x"]:
             del members[member]
     expire_flags(flags, now)
+
+
+def _drop_before(record: dict[str, list], horizon: float) -> None:
+    """Drop a member's items from before ``horizon`` (each list is sorted by time)."""
+    for name in ("n", "x"):
+        items = record[name]
+        if items and items[0][0] < horizon:
+            record[name] = items[bisect.bisect_left(items, [horizon]):]
 
 
 def expire_flags(flags: dict[str, list], now: float) -> None:
@@ -101,10 +106,7 @@ def evict_oldest(members: dict[str, dict[str, list]], heap: list[list], horizon:
         heapq.heappop(heap)
         if not live:
             continue
-        for name in ("n", "x"):
-            items = record[name]
-            if items and items[0][0] < horizon:
-                record[name] = items[bisect.bisect_left(items, [horizon]):]
+        _drop_before(record, horizon)
         if record["n"] or record["x"]:
             heapq.heappush(heap, [_oldest(record), member])
         else:
