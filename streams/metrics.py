@@ -171,10 +171,20 @@ class ProgressCounts:
         return sum(self.consumed_per_topic.values())
 
 
+def _scrape(metrics_url: str, timeout_s: float) -> str:
+    with urllib.request.urlopen(metrics_url, timeout=timeout_s) as response:
+        return response.read().decode()
+
+
+def scrape_samples(metrics_url: str, name: str, timeout_s: float = 2.0) -> list:
+    """The samples named ``name`` on ``metrics_url`` now. Raises OSError if unreachable."""
+    return [sample for family in text_string_to_metric_families(_scrape(metrics_url, timeout_s))
+            for sample in family.samples if sample.name == name]
+
+
 def scrape_progress(metrics_url: str, timeout_s: float = 2.0) -> ProgressCounts:
     """Fetch ``metrics_url`` and sum the progress counters. Raises OSError if unreachable."""
-    with urllib.request.urlopen(metrics_url, timeout=timeout_s) as response:
-        text = response.read().decode()
+    text = _scrape(metrics_url, timeout_s)
     counts = ProgressCounts()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

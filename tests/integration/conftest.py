@@ -12,7 +12,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streams.broker import EmbeddedBroker, free_port
-from streams.metrics import ProgressCounts, scrape_progress
+from streams.metrics import ProgressCounts, scrape_progress, scrape_samples
 from streams.processes import start_riskwatch, stop_process
 from streams.settings import Settings, load_settings
 from streams.topics import ensure_topics
@@ -107,20 +107,15 @@ class RunningSystem:
 
     def wait_ready(self, timeout_s: float = 90.0) -> None:
         """Wait until the worker reports it has its partitions and has recovered its tables."""
-        import urllib.request
-
-        from prometheus_client.parser import text_string_to_metric_families
-
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"worker exited; log:\n{self.log_tail()}"
             try:
-                text = urllib.request.urlopen(self.metrics_url, timeout=2).read().decode()
+                ready = scrape_samples(self.metrics_url, "riskwatch_worker_ready")
             except OSError:
                 time.sleep(0.3)
                 continue
-            if any(s.name == "riskwatch_worker_ready" and s.value == 1
-                   for f in text_string_to_metric_families(text) for s in f.samples):
+            if any(s.value == 1 for s in ready):
                 return
             time.sleep(0.3)
         raise AssertionError(f"worker not ready after {timeout_s:.0f} s; log:\n{self.log_tail()}")
@@ -149,16 +144,11 @@ class RunningSystem:
     def assigned_inputs(self) -> int:
         """Input partitions this worker reports consumer lag for (those it holds); 0 while
         its /metrics does not answer."""
-        import urllib.request
-
-        from prometheus_client.parser import text_string_to_metric_families
-
         try:
-            text = urllib.request.urlopen(self.metrics_url, timeout=2).read().decode()
+            lag = scrape_samples(self.metrics_url, "riskwatch_consumer_lag")
         except OSError:
             return 0
-        return sum(1 for family in text_string_to_metric_families(text) for s in family.samples
-                   if s.name == "riskwatch_consumer_lag" and ".events." in s.labels.get("topic", ""))
+        return sum(1 for s in lag if ".events." in s.labels.get("topic", ""))
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -17,17 +17,15 @@ from __future__ import annotations
 import math
 import os
 import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from services import wait_until
 from streams.broker import EmbeddedBroker
 from streams.generator import GeneratorConfig, generate
 from streams.generator.model import GeneratedEvent
-from streams.metrics import scrape_progress
+from streams.metrics import scrape_progress, scrape_samples
 from streams.processes import stop_process
 from streams.publish import produce
 from tests.integration.conftest import RunningSystem
@@ -61,9 +59,7 @@ def burst(total: int, start: float) -> Iterator[GeneratedEvent]:
 
 def total_lag(metrics_url: str) -> float:
     """Messages left to read on every topic the worker holds (``riskwatch_consumer_lag``)."""
-    text = urllib.request.urlopen(metrics_url, timeout=5).read().decode()
-    return sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
-               if s.name == "riskwatch_consumer_lag")
+    return sum(s.value for s in scrape_samples(metrics_url, "riskwatch_consumer_lag", timeout_s=5))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from services import Alertmanager, WebhookSink, wait_until
 from streams.actions import encode_action
+from streams.metrics import scrape_samples
 
 pytestmark = pytest.mark.integration
 
@@ -85,12 +86,8 @@ def test_critical_alert_pages_resolves_and_survives_an_alertmanager_outage(start
 
 
 def _failures(system) -> float:
-    from prometheus_client.parser import text_string_to_metric_families
-    import urllib.request
-
-    text = urllib.request.urlopen(system.metrics_url, timeout=2).read().decode()
-    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
-               if s.name == "riskwatch_alertmanager_pushes_total" and s.labels.get("result") == "failure")
+    return sum(s.value for s in scrape_samples(system.metrics_url, "riskwatch_alertmanager_pushes_total")
+               if s.labels.get("result") == "failure")
 
 
 def test_unacknowledged_critical_alert_escalates_on_event_time_and_an_acknowledged_one_does_not(system):
